@@ -1,0 +1,116 @@
+package milter
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/textproto"
+	"time"
+
+	"github.com/edgerewrite/edgerewrite/policy"
+)
+
+// LogAttrs are the fields of the one log line per message (msg "message", level info), the
+// message tracking an Exchange Edge admin had:
+//
+//	qid, client ("name[addr]"), connector and tenant ("-" for the Internet), direction,
+//	verdict (what the MTA was told: accept, reject, tempfail, hold), observe (in observe mode:
+//	the verdict that was not enforced), reason, reply (for refusals), rewrites
+//	("field:old->new", in observe mode those that were not made), refused (recipients refused
+//	at RCPT, with their reply), unparsed (headers left alone), and for deferred or held
+//	attempts the sender and every recipient (the cutover record).
+func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
+	attrs := []slog.Attr{
+		slog.String("qid", in.QueueID),
+		slog.String("client", clientString(in.Conn)),
+		slog.String("connector", orDash(o.Class.Connector)),
+		slog.String("tenant", orDash(o.Class.Tenant)),
+		slog.String("direction", direction(o.Class)),
+		slog.String("verdict", o.Action().String()),
+	}
+	if o.Observe {
+		attrs = append(attrs, slog.String("observe", o.Verdict.Action.String()))
+	}
+	if o.Verdict.Reason != "" {
+		attrs = append(attrs, slog.String("reason", o.Verdict.Reason))
+	}
+	if r := o.Verdict.Reply(); r != "" {
+		attrs = append(attrs, slog.String("reply", r))
+	}
+	var rewrites []string
+	for _, c := range o.Plan.Changes() {
+		rewrites = append(rewrites, c.Field+":"+c.Old+"->"+c.New)
+	}
+	attrs = append(attrs, slog.Any("rewrites", rewrites))
+	record := o.Verdict.Action == policy.Tempfail || o.Verdict.Action == policy.Hold
+	var refused []string
+	for _, r := range o.Rcpts {
+		if r.Refused() {
+			refused = append(refused, fmt.Sprintf("%s: %s (%s)", r.Addr, r.Result.Verdict.Reply(), r.Result.Verdict.Reason))
+			record = record || r.Result.Verdict.Action == policy.Tempfail
+		}
+	}
+	if refused != nil {
+		attrs = append(attrs, slog.Any("refused", refused))
+	}
+	if len(o.Plan.Skipped) > 0 {
+		var unparsed []string
+		for _, sk := range o.Plan.Skipped {
+			unparsed = append(unparsed, fmt.Sprintf("%s[%d]: %v", sk.Name, sk.Index, sk.Err))
+		}
+		attrs = append(attrs, slog.Any("unparsed", unparsed))
+	}
+	if record {
+		attrs = append(attrs, slog.String("from", in.From), slog.Any("rcpts", rcptAddrs(in.Rcpts)))
+	}
+	return attrs
+}
+
+// logMessage writes the message's one log line.
+func (s *Server) logMessage(in *Input, out *Outcome, elapsed time.Duration) {
+	attrs := append(out.LogAttrs(in), slog.Float64("duration", elapsed.Seconds()))
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "message", attrs...)
+}
+
+// countMessage updates the per-message metrics.
+func (s *Server) countMessage(out *Outcome, elapsed time.Duration) {
+	m := s.metrics
+	m.Messages.WithLabelValues(direction(out.Class), out.Action().String()).Inc()
+	if out.Apply() {
+		for _, c := range out.Plan.Changes() {
+			field := c.Field
+			if field != "mail-from" && field != "rcpt" {
+				field = textproto.CanonicalMIMEHeaderKey(field)
+			}
+			m.Rewrites.WithLabelValues(field).Inc()
+		}
+	}
+	m.HeadersUnparsed.Add(float64(len(out.Plan.Skipped)))
+	m.MessageDuration.Observe(elapsed.Seconds())
+}
+
+func direction(cl policy.Class) string {
+	if cl.Outbound {
+		return "outbound"
+	}
+	return "inbound"
+}
+
+func clientString(c policy.Conn) string {
+	addr := ""
+	if c.Addr.IsValid() {
+		addr = c.Addr.String()
+	}
+	name := c.Name
+	if name == "" {
+		name = "unknown"
+	}
+	return name + "[" + addr + "]"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

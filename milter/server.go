@@ -1,0 +1,244 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gomilter "github.com/emersion/go-milter"
+
+	"github.com/edgerewrite/edgerewrite/policy"
+	"github.com/edgerewrite/edgerewrite/rewrite"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("milter: server shut down")
+
+// Settings are the daemon settings a message is processed with that are neither rules nor
+// policy. The recipient delimiter belongs to the rule table (rewrite.Options); global observe
+// mode to the policy.
+type Settings struct {
+	// RewriteOutboundToCc also rewrites internal addresses in To and Cc of outbound mail, so
+	// that reply-all goes to the shared domain. Off is strict Exchange Edge behaviour.
+	RewriteOutboundToCc bool
+}
+
+// ServerOptions wire a Server to the rest of the daemon. Tables and Policy are called once per
+// message (at MAIL FROM), so a reload that swaps what they return takes effect with the next
+// message while messages in flight finish on what they started with.
+type ServerOptions struct {
+	// Tables returns the rule snapshot in service; nil means no rules (nothing is rewritten).
+	Tables func() *rewrite.Snapshot
+	// Policy returns the policy in service. A nil policy tempfails messages (never guesses).
+	Policy func() *policy.Policy
+	// Settings are the initial settings; SetSettings replaces them.
+	Settings Settings
+	// Logger receives the one line per message; nil discards.
+	Logger *slog.Logger
+	// Metrics are updated per message; nil creates unregistered metrics.
+	Metrics *Metrics
+	// Clock returns the time used for policy windows and latency; nil is time.Now.
+	Clock func() time.Time
+}
+
+// Server is the milter daemon: go-milter serving connections through edgerewrite's wire layer
+// (wire.go), one session per message. Create it with NewServer.
+type Server struct {
+	tables   func() *rewrite.Snapshot
+	policy   func() *policy.Policy
+	settings atomic.Pointer[Settings]
+	log      *slog.Logger
+	metrics  *Metrics
+	clock    func() time.Time
+
+	mu        sync.Mutex
+	nextID    uint64
+	conns     map[string]*connState // live milter connections by id ({edgerewrite_conn})
+	listeners map[net.Listener]struct{}
+	closing   bool
+	drained   chan struct{} // closed when closing and no connection is left
+}
+
+// NewServer returns a Server ready to Serve.
+func NewServer(opts ServerOptions) *Server {
+	s := &Server{
+		tables:    opts.Tables,
+		policy:    opts.Policy,
+		log:       opts.Logger,
+		metrics:   opts.Metrics,
+		clock:     opts.Clock,
+		conns:     make(map[string]*connState),
+		listeners: make(map[net.Listener]struct{}),
+		drained:   make(chan struct{}),
+	}
+	if s.tables == nil {
+		s.tables = func() *rewrite.Snapshot { return nil }
+	}
+	if s.policy == nil {
+		s.policy = func() *policy.Policy { return nil }
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(nil)
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	st := opts.Settings
+	s.settings.Store(&st)
+	return s
+}
+
+// SetSettings replaces the settings; messages that start afterwards use them.
+func (s *Server) SetSettings(st Settings) { s.settings.Store(&st) }
+
+// optActions are the milter actions edgerewrite asks the MTA for in option negotiation
+// (SMFIC_OPTNEG): change sender, add/delete recipients (with ESMTP args), change headers,
+// quarantine, and choose the macros sent per stage.
+const optActions = gomilter.OptChangeFrom | gomilter.OptAddRcpt | gomilter.OptAddRcptWithArgs |
+	gomilter.OptRemoveRcpt | gomilter.OptChangeHeader | gomilter.OptQuarantine | gomilter.OptSetSymList
+
+// optProtocol are the protocol steps negotiated: no HELO, body chunks, DATA or unknown commands,
+// and header values with their leading space (SMFIP_HDR_LEADSPC) so that unchanged bytes stay
+// unchanged and changed values go back verbatim. No SMFIP_NR_* (no-reply) bit: every event is
+// answered.
+const optProtocol = gomilter.OptNoHelo | gomilter.OptNoBody | gomilter.OptNoData | gomilter.OptNoUnknown |
+	gomilter.OptHeaderLeadingSpace
+
+// symList are the macros requested per stage (SMFIF_SETSYMLIST). Postfix then sends exactly
+// these lists and no macros for unlisted stages. Connection facts are asked for again at MAIL
+// because TLS and SASL may happen after the connect and HELO stages.
+func symList() map[gomilter.Stage][]string {
+	return map[gomilter.Stage][]string{
+		gomilter.StageConnect:  {"{daemon_name}", "{client_addr}", "{client_name}"},
+		gomilter.StageHelo:     {"{cert_subject}", "{cert_issuer}", "{tls_version}"},
+		gomilter.StageMailFrom: {"i", "{auth_authen}", "{cert_subject}", "{cert_issuer}", "{daemon_name}"},
+		gomilter.StageRcptTo:   {"{rcpt_addr}"},
+		gomilter.StageEOH:      {"i"},
+		gomilter.StageEOM:      {"i"},
+	}
+}
+
+// Serve accepts milter connections on l until Shutdown (it then returns ErrServerClosed) or
+// until l fails for good. It may be called for several listeners.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+
+	gm := &gomilter.Server{
+		NewMilter: func() gomilter.Milter { return newSession(s) },
+		Actions:   optActions,
+		Protocol:  optProtocol,
+		SymList:   symList(),
+	}
+	err := gm.Serve(&wireListener{Listener: l, srv: s})
+
+	s.mu.Lock()
+	delete(s.listeners, l)
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and drains the live ones: a connection between messages
+// is closed at once, one inside a message right after that message's final reply. It returns
+// nil when every connection is gone, or ctx's error after closing the remaining ones (Postfix
+// then applies milter_default_action to their messages).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for _, cs := range s.conns {
+		cs.drain()
+	}
+	s.checkDrainedLocked()
+	s.mu.Unlock()
+
+	select {
+	case <-s.drained:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for _, cs := range s.conns {
+			cs.conn.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// Active returns the number of live milter connections.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// addConn registers a new connection's state and returns it, or nil while shutting down.
+func (s *Server) addConn(c net.Conn) *connState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil
+	}
+	s.nextID++
+	cs := newConnState(strconv.FormatUint(s.nextID, 10), c)
+	s.conns[cs.id] = cs
+	s.metrics.SessionsActive.Inc()
+	return cs
+}
+
+// removeConn forgets a closed connection.
+func (s *Server) removeConn(cs *connState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[cs.id]; !ok {
+		return
+	}
+	delete(s.conns, cs.id)
+	s.metrics.SessionsActive.Dec()
+	s.checkDrainedLocked()
+}
+
+// lookupConn returns the state of the live connection with that id ({edgerewrite_conn}).
+func (s *Server) lookupConn(id string) *connState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[id]
+}
+
+func (s *Server) checkDrainedLocked() {
+	if !s.closing || len(s.conns) > 0 {
+		return
+	}
+	select {
+	case <-s.drained:
+	default:
+		close(s.drained)
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}

@@ -1,0 +1,499 @@
+package milter
+
+// The wire layer sits between the MTA and go-milter v0.5.0 and parses the milter packet stream
+// both ways (milter-protocol.txt: uint32 big-endian length of command byte + data, command
+// byte, data). It gives go-milter what v0.5.0 lacks:
+//
+//   - SMFIC_MACRO: go-milter replaces Modifier.Macros on each packet. We swallow the MTA's
+//     macro packets, keep connection macros (connect and HELO stages) for the whole
+//     connection and message macros for the message, and inject one merged SMFIC_MACRO
+//     (no reply, so the stream stays in step) before SMFIC_CONNECT, SMFIC_HELO, SMFIC_MAIL,
+//     SMFIC_RCPT, SMFIC_EOH and SMFIC_BODYEOB, with "{edgerewrite_conn}" naming the
+//     connection's state in the Server's registry.
+//   - ESMTP arguments of SMFIC_MAIL and SMFIC_RCPT (go-milter drops them) are kept per
+//     message in that state.
+//   - SMFIR_ADDRCPT written by go-milter becomes SMFIR_ADDRCPT_PAR with the arguments the
+//     session registered for that address, when the MTA offered SMFIF_ADDRCPT_PAR.
+//   - Connections are counted, and drained on Shutdown between messages.
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Milter protocol codes the wire layer looks at (milter-protocol.txt and -extras.txt).
+const (
+	smficAbort   = 'A' // SMFIC_ABORT
+	smficBody    = 'B' // SMFIC_BODY
+	smficConnect = 'C' // SMFIC_CONNECT
+	smficMacro   = 'D' // SMFIC_MACRO
+	smficBodyEOB = 'E' // SMFIC_BODYEOB
+	smficHelo    = 'H' // SMFIC_HELO
+	smficHeader  = 'L' // SMFIC_HEADER
+	smficMail    = 'M' // SMFIC_MAIL
+	smficEOH     = 'N' // SMFIC_EOH
+	smficOptneg  = 'O' // SMFIC_OPTNEG
+	smficRcpt    = 'R' // SMFIC_RCPT
+
+	smfirAddRcpt    = '+' // SMFIR_ADDRCPT
+	smfirAddRcptPar = '2' // SMFIR_ADDRCPT_PAR
+	smfirAccept     = 'a' // SMFIR_ACCEPT
+	smfirDiscard    = 'd' // SMFIR_DISCARD
+	smfirReject     = 'r' // SMFIR_REJECT
+	smfirTempfail   = 't' // SMFIR_TEMPFAIL
+	smfirReplyCode  = 'y' // SMFIR_REPLYCODE
+
+	smfifAddRcptPar = 1 << 7 // SMFIF_ADDRCPT_PAR
+
+	// macroConnID is the macro that carries the connection id to the session.
+	macroConnID = "{edgerewrite_conn}"
+	// maxPacket bounds a packet's length (command byte and data), as go-milter does.
+	maxPacket = 1 << 20
+)
+
+// wireListener hands go-milter wireConns and keeps accepting through temporary errors
+// (go-milter's Serve would return on the first one, such as EMFILE).
+type wireListener struct {
+	net.Listener
+	srv *Server
+}
+
+func (l *wireListener) Accept() (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			if l.srv.isClosing() || !temporary(err) {
+				return nil, err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			l.srv.log.Warn("accepting a milter connection failed; retrying", "err", err, "retry_in", delay.Seconds())
+			time.Sleep(delay)
+			continue
+		}
+		cs := l.srv.addConn(c)
+		if cs == nil {
+			c.Close()
+			return nil, ErrServerClosed
+		}
+		return &wireConn{Conn: c, srv: l.srv, cs: cs, r: bufio.NewReaderSize(c, 64<<10)}, nil
+	}
+}
+
+func temporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+// connState is what edgerewrite knows of one milter connection. Apart from mu's fields it is
+// used only by the connection's goroutine: go-milter reads a packet, calls the session back
+// and writes the reply, all on one goroutine.
+type connState struct {
+	id   string
+	conn net.Conn // the MTA's connection, closed by Shutdown when its time is up
+
+	offered    uint32            // SMFIF_* actions the MTA offered in SMFIC_OPTNEG
+	clientName string            // from SMFIC_CONNECT
+	clientAddr string            // from SMFIC_CONNECT
+	connMacros map[string]string // connect and HELO stage macros, for the whole connection
+	msgMacros  map[string]string // macros of the message in progress
+	dirty      bool              // macros changed since go-milter last got them
+	lastCmd    byte              // the last command forwarded to go-milter
+
+	mailArgs []string          // ESMTP arguments of this message's SMFIC_MAIL
+	rcpts    []Rcpt            // this message's SMFIC_RCPTs with their ESMTP arguments
+	addArgs  map[string]string // SMFIR_ADDRCPT_PAR arguments the session registered, by address
+	failed   bool              // a callback panicked: the rest of the message is tempfailed
+
+	mu      sync.Mutex
+	busy    bool // inside a message: from SMFIC_MAIL to its final reply or SMFIC_ABORT
+	closing bool // Shutdown: close when not busy
+}
+
+func newConnState(id string, c net.Conn) *connState {
+	return &connState{
+		id:         id,
+		conn:       c,
+		connMacros: make(map[string]string),
+		msgMacros:  make(map[string]string),
+		addArgs:    make(map[string]string),
+		dirty:      true,
+	}
+}
+
+// beginMessage marks the connection busy; false when it is being drained (no new message).
+func (cs *connState) beginMessage() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closing {
+		return false
+	}
+	cs.busy = true
+	return true
+}
+
+// resetMessage forgets the message's ESMTP arguments, registrations and failure.
+func (cs *connState) resetMessage() {
+	cs.mailArgs = nil
+	cs.rcpts = cs.rcpts[:0]
+	clear(cs.addArgs)
+	cs.failed = false
+}
+
+// endMessage forgets the message, its macros included, and marks the connection idle.
+func (cs *connState) endMessage() {
+	cs.resetMessage()
+	clear(cs.msgMacros)
+	cs.dirty = true
+	cs.mu.Lock()
+	cs.busy = false
+	cs.mu.Unlock()
+}
+
+// drain asks the connection to close: at once when between messages (a past read deadline
+// wakes its goroutine), else after the message's final reply.
+func (cs *connState) drain() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.closing = true
+	if !cs.busy {
+		cs.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// stopping reports whether the connection must close now: drained and between messages.
+func (cs *connState) stopping() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.closing && !cs.busy
+}
+
+func (cs *connState) isClosing() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.closing
+}
+
+// rcptArgs returns the ESMTP arguments of the SMFIC_RCPT for addr now being processed.
+func (cs *connState) rcptArgs(addr string) []string {
+	for i := len(cs.rcpts) - 1; i >= 0; i-- {
+		if cs.rcpts[i].Addr == addr {
+			return cs.rcpts[i].Args
+		}
+	}
+	return nil
+}
+
+// registerAddRcpt sets the ESMTP arguments the next SMFIR_ADDRCPT of addr is sent with.
+func (cs *connState) registerAddRcpt(addr, args string) {
+	if args != "" {
+		cs.addArgs[addr] = args
+	}
+}
+
+// wireConn is one milter connection as go-milter sees it.
+type wireConn struct {
+	net.Conn
+	srv *Server
+	cs  *connState
+	r   *bufio.Reader // the MTA's packets, many per read
+
+	pkt   []byte // one inbound packet, reused
+	in    []byte // inbound bytes ready for go-milter
+	inOff int
+	out   []byte // outbound bytes from go-milter not yet a whole packet
+	wbuf  []byte // outbound bytes for the MTA, reused
+
+	closeOnce sync.Once
+}
+
+// Read gives go-milter the MTA's packets, edited.
+func (c *wireConn) Read(p []byte) (int, error) {
+	for c.inOff >= len(c.in) {
+		c.in, c.inOff = c.in[:0], 0
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.in[c.inOff:])
+	c.inOff += n
+	return n, nil
+}
+
+// fill reads one packet from the MTA and queues what go-milter is to see of it (nothing, the
+// packet, or an SMFIC_MACRO and the packet).
+func (c *wireConn) fill() error {
+	if c.cs.stopping() {
+		return io.EOF
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
+		if c.cs.isClosing() {
+			return io.EOF
+		}
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 || n > maxPacket {
+		return fmt.Errorf("milter: packet length %d from the MTA is out of range 1-%d", n, maxPacket)
+	}
+	if cap(c.pkt) < int(n) {
+		c.pkt = make([]byte, n)
+	}
+	c.pkt = c.pkt[:n]
+	if _, err := io.ReadFull(c.r, c.pkt); err != nil {
+		if c.cs.isClosing() {
+			return io.EOF
+		}
+		return err
+	}
+	return c.inbound(c.pkt[0], c.pkt[1:])
+}
+
+// inbound handles one MTA command.
+func (c *wireConn) inbound(cmd byte, data []byte) error {
+	cs := c.cs
+	switch cmd {
+	case smficOptneg:
+		if len(data) >= 12 {
+			cs.offered = binary.BigEndian.Uint32(data[4:8])
+		}
+	case smficMacro:
+		if len(data) == 0 {
+			break // go-milter reports the malformed packet
+		}
+		stage, kv := data[0], cstrings(data[1:])
+		m := cs.msgMacros
+		switch stage {
+		case smficConnect, smficHelo:
+			m = cs.connMacros
+		case smficMail:
+			clear(cs.msgMacros) // a new transaction
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		if len(kv)%2 == 1 {
+			m[kv[len(kv)-1]] = ""
+		}
+		cs.dirty = true
+		return nil
+	case smficConnect:
+		cs.clientName, cs.clientAddr = parseConnect(data)
+		c.injectMacros(cmd)
+	case smficMail:
+		if !cs.beginMessage() {
+			return io.EOF // draining: this message is left to milter_default_action
+		}
+		cs.resetMessage() // a MAIL without SMFIC_ABORT after the previous message starts afresh
+		_, cs.mailArgs = parseEnvelope(data)
+		c.injectMacros(cmd)
+	case smficRcpt:
+		addr, args := parseEnvelope(data)
+		cs.rcpts = append(cs.rcpts, Rcpt{Addr: addr, Args: args})
+		c.injectMacros(cmd)
+	case smficHelo, smficEOH, smficBodyEOB:
+		c.injectMacros(cmd)
+	case smficAbort:
+		cs.endMessage()
+	}
+	cs.lastCmd = cmd
+	c.in = appendPacket(c.in, cmd, data)
+	return nil
+}
+
+// injectMacros queues one SMFIC_MACRO with every macro go-milter should see now (connection
+// macros, then the message's, which win, then the connection id), when they changed since it
+// last saw them.
+func (c *wireConn) injectMacros(stage byte) {
+	cs := c.cs
+	if !cs.dirty {
+		return
+	}
+	cs.dirty = false
+	size := 2 + len(macroConnID) + 1 + len(cs.id) + 1
+	for k, v := range cs.connMacros {
+		if _, ok := cs.msgMacros[k]; !ok {
+			size += len(k) + len(v) + 2
+		}
+	}
+	for k, v := range cs.msgMacros {
+		size += len(k) + len(v) + 2
+	}
+	c.in = binary.BigEndian.AppendUint32(c.in, uint32(size))
+	c.in = append(c.in, smficMacro, stage)
+	for k, v := range cs.connMacros {
+		if _, ok := cs.msgMacros[k]; !ok {
+			c.in = appendCStrings(c.in, k, v)
+		}
+	}
+	for k, v := range cs.msgMacros {
+		c.in = appendCStrings(c.in, k, v)
+	}
+	c.in = appendCStrings(c.in, macroConnID, cs.id)
+}
+
+// Write takes go-milter's replies, turns SMFIR_ADDRCPT into SMFIR_ADDRCPT_PAR where the session
+// registered arguments, and notes the end of each message.
+func (c *wireConn) Write(p []byte) (int, error) {
+	c.out = append(c.out, p...)
+	w := c.wbuf[:0]
+	off := 0
+	for len(c.out)-off >= 5 {
+		n := int(binary.BigEndian.Uint32(c.out[off:]))
+		if n == 0 || n > maxPacket {
+			return 0, fmt.Errorf("milter: reply packet length %d is out of range 1-%d", n, maxPacket)
+		}
+		if len(c.out)-off-4 < n {
+			break
+		}
+		w = c.outbound(w, c.out[off+4], c.out[off+5:off+4+n])
+		off += 4 + n
+	}
+	c.out = c.out[:copy(c.out, c.out[off:])]
+	c.wbuf = w
+	if len(w) > 0 {
+		if _, err := c.Conn.Write(w); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// outbound appends the packet the MTA is to get for one go-milter reply.
+func (c *wireConn) outbound(w []byte, cmd byte, data []byte) []byte {
+	cs := c.cs
+	switch cmd {
+	case smfirAddRcpt:
+		addr := trimBrackets(cstring(data))
+		if args, ok := cs.addArgs[addr]; ok && cs.offered&smfifAddRcptPar != 0 {
+			delete(cs.addArgs, addr)
+			w = binary.BigEndian.AppendUint32(w, uint32(1+len(addr)+2+1+len(args)+1))
+			w = append(w, smfirAddRcptPar, '<')
+			w = append(w, addr...)
+			w = append(w, '>', 0)
+			w = append(w, args...)
+			return append(w, 0)
+		}
+	case smfirAccept, smfirDiscard, smfirReject, smfirTempfail, smfirReplyCode:
+		if endsMessage(cs.lastCmd, cmd) {
+			cs.endMessage()
+		}
+	}
+	return appendPacket(w, cmd, data)
+}
+
+// endsMessage reports whether a final reply to command last ends the message: any final reply
+// does except a reject or tempfail of one recipient at SMFIC_RCPT.
+func endsMessage(last, reply byte) bool {
+	switch last {
+	case smficMail, smficHeader, smficEOH, smficBody, smficBodyEOB:
+		return true
+	case smficRcpt:
+		return reply == smfirAccept || reply == smfirDiscard
+	}
+	return false
+}
+
+// Close closes the connection and removes it from the Server's registry.
+func (c *wireConn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(func() { c.srv.removeConn(c.cs) })
+	return err
+}
+
+func appendPacket(b []byte, cmd byte, data []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(1+len(data)))
+	b = append(b, cmd)
+	return append(b, data...)
+}
+
+func appendCStrings(b []byte, ss ...string) []byte {
+	for _, s := range ss {
+		b = append(b, s...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+// cstrings splits NUL-terminated strings; a last string without its NUL counts too.
+func cstrings(b []byte) []string {
+	var ss []string
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] != 0 {
+			i++
+		}
+		ss = append(ss, string(b[:i]))
+		if i == len(b) {
+			break
+		}
+		b = b[i+1:]
+	}
+	return ss
+}
+
+// cstring returns the first NUL-terminated string of b.
+func cstring(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+func trimBrackets(s string) string {
+	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// parseEnvelope splits SMFIC_MAIL / SMFIC_RCPT data, "<addr>\0ARG\0ARG\0", into the address
+// without angle brackets and its ESMTP arguments.
+func parseEnvelope(data []byte) (string, []string) {
+	ss := cstrings(data)
+	if len(ss) == 0 {
+		return "", nil
+	}
+	var args []string
+	for _, a := range ss[1:] {
+		if a != "" {
+			args = append(args, a)
+		}
+	}
+	return trimBrackets(ss[0]), args
+}
+
+// parseConnect returns the host name and address of SMFIC_CONNECT data: hostname\0, family
+// byte, then for '4' and '6' a port (uint16) and the address\0; for 'L' the socket path.
+func parseConnect(data []byte) (name, addr string) {
+	name = cstring(data)
+	rest := data[min(len(name)+1, len(data)):]
+	if len(rest) == 0 {
+		return name, ""
+	}
+	family, rest := rest[0], rest[1:]
+	switch family {
+	case '4', '6':
+		if len(rest) < 2 {
+			return name, ""
+		}
+		return name, cstring(rest[2:])
+	case 'L':
+		return name, cstring(rest)
+	}
+	return name, ""
+}
