@@ -1,0 +1,156 @@
+package policy
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Message is what Message decides on, collected by the daemon by end of message.
+type Message struct {
+	// From is the envelope sender (MAIL FROM) without angle brackets; "" is the null sender.
+	From string
+	// Rcpts are the accepted envelope recipients.
+	Rcpts []string
+	// HeaderFrom holds the address of every mailbox in the From header field(s) (RFC 5322
+	// §3.6.2), one entry per mailbox. A whole mailbox ("John <john@x>") is understood too; a
+	// value that cannot be parsed should be passed as it is (it then fails the check unless the
+	// sender is null).
+	HeaderFrom []string
+	// CrossTenantIDs holds the value of every X-MS-Exchange-CrossTenant-Id header field.
+	CrossTenantIDs []string
+}
+
+// MessageResult is the message-level decision.
+type MessageResult struct {
+	// Verdict is Accept, Reject/Tempfail (tenant attribution failed) or Hold (cutover).
+	Verdict Verdict
+	// RewriteSender is true when outbound sender rewriting applies: the mail is outbound, passed
+	// tenant attribution and its sender is in the pilot scope. Never true for Internet mail.
+	RewriteSender bool
+}
+
+// Message decides on a whole message of class cl at time now: tenant attribution for outbound
+// mail (envelope sender and From domains, optional tenant ID check), then hold by cutover.
+//
+// The null sender (a bounce) passes the envelope check; its From addresses must not be in an
+// organisation domain other than the tenant's, but may be foreign (Microsoft 365 NDRs come
+// From: MAILER-DAEMON@<server>.prod.outlook.com or postmaster@<tenant>.onmicrosoft.com) or
+// lack a domain. A message without a From field is checked on its envelope sender alone.
+func (p *Policy) Message(cl Class, m Message, now time.Time) MessageResult {
+	if cl.Outbound {
+		t := p.tenants[cl.Tenant]
+		if t == nil {
+			// Only a Class from another Policy gets here (a reload changed the tenants while
+			// a connection was open): refuse for a retry rather than trust it.
+			return MessageResult{Verdict: policyFailure(true, "unknown-tenant: "+cl.Tenant,
+				"tenant "+replySafe(cl.Tenant)+" is no longer configured")}
+		}
+		if v, failed := p.attribute(cl, t, m); failed {
+			return MessageResult{Verdict: v}
+		}
+	}
+	var res MessageResult
+	for _, rc := range m.Rcpts {
+		if c := p.cutovers.find(rc, now); c != nil && c.hold {
+			res.Verdict = Verdict{Action: Hold, Text: c.holdReason(), Reason: "cutover-hold: " + c.match}
+			break
+		}
+	}
+	if cl.Outbound {
+		res.RewriteSender = p.inPilot(m)
+	}
+	return res
+}
+
+// attribute checks that an outbound message is its tenant's; failed is true with the verdict.
+func (p *Policy) attribute(cl Class, t *tenant, m Message) (Verdict, bool) {
+	tempfail := false
+	for _, cn := range p.connectors {
+		if cn.name == cl.Connector {
+			tempfail = cn.tempfail
+		}
+	}
+	fail := func(reason, format string, args ...any) (Verdict, bool) {
+		return policyFailure(tempfail, reason, fmt.Sprintf(format, args...)), true
+	}
+	null := addrSpec(m.From) == ""
+	if !null {
+		_, dom, ok := splitAddr(m.From)
+		if !ok {
+			return fail("sender-domain: none", "sender address %s has no domain; tenant %s may send only from its own domains",
+				quoteAddr(m.From), t.name)
+		}
+		if d := msgDomain(dom); !p.ownedBy(d, t) {
+			return fail("sender-domain: "+replySafe(d), "sender domain %s is not allowed for tenant %s", replySafe(d), t.name)
+		}
+	}
+	for _, f := range m.HeaderFrom {
+		_, dom, ok := splitAddr(f)
+		d := msgDomain(dom)
+		switch {
+		case ok && p.ownedBy(d, t):
+			continue
+		case ok && p.isOrgDomain(d):
+			// Another tenant's or an organisation domain not this tenant's: spoofing, bounce or not.
+		case null || t.allowForeignFrom:
+			continue
+		}
+		if !ok {
+			return fail("from-domain: none", "From header address %s has no domain; tenant %s may send only from its own domains",
+				quoteAddr(f), t.name)
+		}
+		return fail("from-domain: "+replySafe(d), "From header domain %s is not allowed for tenant %s", replySafe(d), t.name)
+	}
+	if t.ids == nil {
+		return Verdict{}, false
+	}
+	distinct := map[string]struct{}{}
+	var first string
+	for _, v := range m.CrossTenantIDs {
+		id := normTenantID(v)
+		if len(distinct) == 0 {
+			first = id
+		}
+		distinct[id] = struct{}{}
+	}
+	switch {
+	case len(distinct) == 0:
+		return fail("tenant-id-missing", "message has no X-MS-Exchange-CrossTenant-Id header; tenant %s requires one", t.name)
+	case len(distinct) > 1:
+		return fail("tenant-id-multiple: "+strconv.Itoa(len(distinct)),
+			"message carries %d different X-MS-Exchange-CrossTenant-Id values", len(distinct))
+	}
+	if _, ok := t.ids[first]; !ok {
+		return fail("tenant-id-mismatch: "+replySafe(first),
+			"X-MS-Exchange-CrossTenant-Id %s is not a tenant ID of tenant %s", replySafe(first), t.name)
+	}
+	return Verdict{}, false
+}
+
+// ownedBy reports whether the normalised domain d is one of tenant t's sender domains (the most
+// specific sender_domains entry covering d is t's).
+func (p *Policy) ownedBy(d string, t *tenant) bool {
+	owner, ok := p.owners.lookup(d)
+	return ok && owner == t
+}
+
+// inPilot reports whether the message's sender is in the pilot scope: the envelope sender, or,
+// for the null sender, every From address (and at least one).
+func (p *Policy) inPilot(m Message) bool {
+	if p.pilot.all {
+		return true
+	}
+	if addrSpec(m.From) != "" {
+		return p.pilot.has(m.From)
+	}
+	for _, f := range m.HeaderFrom {
+		if !p.pilot.has(f) {
+			return false
+		}
+	}
+	return len(m.HeaderFrom) > 0
+}
+
+// quoteAddr is an address for a reply text: <addr>, made safe.
+func quoteAddr(a string) string { return "<" + replySafe(addrSpec(a)) + ">" }
