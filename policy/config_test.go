@@ -9,7 +9,7 @@ import (
 // embedding, strictly, with datetimes as time.Time.
 func TestDecodeSchema(t *testing.T) {
 	cfg := decodeFile(t, "two-tenants.toml")
-	if len(cfg.Connectors) != 3 || len(cfg.Tenants) != 3 || len(cfg.Domains) != 3 || len(cfg.Cutovers) != 4 {
+	if len(cfg.Connectors) != 3 || len(cfg.Tenants) != 3 || len(cfg.Domains) != 3 || len(cfg.Cutovers) != 5 {
 		t.Fatalf("decoded %d connectors, %d tenants, %d domains, %d cutovers",
 			len(cfg.Connectors), len(cfg.Tenants), len(cfg.Domains), len(cfg.Cutovers))
 	}
