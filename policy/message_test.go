@@ -101,10 +101,10 @@ func TestMessageAttribution(t *testing.T) {
 		{name: "SRS-forwarded mail with foreign From", class: "b",
 			msg: Message{From: "bounces+SRS=x1Y2z=AB@tenantb.contoso.com", HeaderFrom: []string{"alice@gmail.com"}}, rewrite: true},
 		{name: "allow_foreign_from still refuses another tenant's From", class: "b",
-			msg: Message{From: "mary@tenantb.contoso.com", HeaderFrom: []string{"john@tenanta.contoso.com"}},
+			msg:    Message{From: "mary@tenantb.contoso.com", HeaderFrom: []string{"john@tenanta.contoso.com"}},
 			action: Tempfail, code: 451, status: "4.7.1", reason: "from-domain: tenanta.contoso.com"},
 		{name: "allow_foreign_from still refuses an organisation domain", class: "b",
-			msg: Message{From: "mary@tenantb.contoso.com", HeaderFrom: []string{"ceo@contoso.com"}},
+			msg:    Message{From: "mary@tenantb.contoso.com", HeaderFrom: []string{"ceo@contoso.com"}},
 			action: Tempfail, code: 451, status: "4.7.1", reason: "from-domain: contoso.com"},
 
 		// Domain patterns: the most specific claim owns a domain.
