@@ -492,11 +492,22 @@ func (p *scanner) xlineBreak() {
 	}
 }
 
+// atextMask is atext (RFC 5322 §3.2.3) for bytes 0-127 as a 128-bit set: ALPHA, DIGIT and
+// "!#$%&'*+-/=?^_`{|}~".
+const (
+	atextMaskLo uint64 = 1<<'!' | 1<<'#' | 1<<'$' | 1<<'%' | 1<<'&' | 1<<'\'' | 1<<'*' | 1<<'+' |
+		1<<'-' | 1<<'/' | 0x3ff<<'0' | 1<<'=' | 1<<'?'
+	atextMaskHi uint64 = 0x3ffffff<<('A'-64) | 1<<('^'-64) | 1<<('_'-64) | 1<<('`'-64) |
+		0x3ffffff<<('a'-64) | 1<<('{'-64) | 1<<('|'-64) | 1<<('}'-64) | 1<<('~'-64)
+)
+
 // isAtext6532 reports atext (RFC 5322 §3.2.3), with UTF8-non-ascii bytes (RFC 6532 §3.2).
 func isAtext6532(c byte) bool {
 	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c >= 0x80:
-		return true
+	case c < 64:
+		return atextMaskLo>>c&1 != 0
+	case c < 128:
+		return atextMaskHi>>(c-64)&1 != 0
 	}
-	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+	return true
 }

@@ -305,3 +305,13 @@ func FuzzRewriteAddressList(f *testing.F) {
 		}
 	})
 }
+
+func TestIsAtext6532(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c >= 0x80 || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-/=?^_`{|}~", byte(c)) >= 0
+		if got := isAtext6532(byte(c)); got != want {
+			t.Errorf("isAtext6532(%q) = %v", rune(c), got)
+		}
+	}
+}

@@ -1,0 +1,332 @@
+package rewrite
+
+import "strings"
+
+// Lookup rewrites one address in one direction; *Snapshot is the Lookup the daemon uses. ok is
+// false when no rule matched, and then out == addr.
+type Lookup interface {
+	Rewrite(addr string, d Direction) (out string, rule *Rule, ok bool)
+}
+
+// Header is one top-level header field of a message. Value is as the MTA sent it, leading space
+// kept (SMFIP_HDR_LEADSPC).
+type Header struct{ Name, Value string }
+
+// Message is what Compute looks at: the envelope sender and recipients (without angle brackets,
+// as go-milter passes them) and the top-level header fields in order.
+type Message struct {
+	From    string
+	Rcpts   []string
+	Headers []Header
+}
+
+// PlanOptions say which parts of a message Compute rewrites; the caller decides them from the
+// message's direction and the configuration.
+//
+// The contract named this type Options; the rule table's options took that name first.
+type PlanOptions struct {
+	// Sender rewrites outbound (internal -> external) the envelope sender and the sender-side
+	// headers From, Sender, Reply-To, Resent-From, Resent-Sender, Return-Receipt-To and
+	// Disposition-Notification-To (the fields Exchange's Address Rewriting Outbound Agent
+	// changes).
+	Sender bool
+	// OutboundToCc also rewrites To and Cc outbound, so that reply-all goes to the shared
+	// domain. It takes effect only together with Sender. Off is strict Exchange behaviour.
+	OutboundToCc bool
+	// Recipients rewrites the envelope recipients inbound (external -> internal); on an
+	// outbound message that is the hairpin case.
+	Recipients bool
+	// InboundToCc rewrites To and Cc inbound. With OutboundToCc (and Sender) also set, an
+	// address no outbound rule matches is tried inbound.
+	InboundToCc bool
+	// RcptFallback, when set, is asked for an envelope recipient no rule resolved (the policy's
+	// routing domain); it returns the new address or ok=false.
+	RcptFallback func(addr string) (string, bool)
+}
+
+// Change is one rewritten address, for the per-message log line "field:old->new".
+type Change struct {
+	// Field is "mail-from", "rcpt", or the header field name as written in the message.
+	Field    string
+	Old, New string
+	// Rule is the rule that matched, nil for a RcptFallback answer.
+	Rule *Rule
+}
+
+// RcptChange replaces one envelope recipient (SMFIR_DELRCPT, then SMFIR_ADDRCPT(_PAR)).
+type RcptChange struct {
+	// Index is the recipient's position in Message.Rcpts, from 0.
+	Index    int
+	Old, New string
+	Rule     *Rule
+	// Duplicate: the new address already is a recipient (an earlier rewritten one, or one left
+	// unchanged anywhere in the list; compared case-insensitively), so Old is deleted and New
+	// not added again.
+	Duplicate bool
+}
+
+// HeaderChange replaces one header field value (SMFIR_CHGHEADER).
+type HeaderChange struct {
+	// Name is the field name as written in the message.
+	Name string
+	// Index is the 1-based occurrence among the message's fields of that name, compared
+	// case-insensitively, as SMFIR_CHGHEADER counts.
+	Index    int
+	Old, New string
+	// Addrs are the addresses changed in it, in order.
+	Addrs []Change
+}
+
+// HeaderSkip is a header field Compute would have rewritten but could not parse; it stays as it
+// is.
+type HeaderSkip struct {
+	Name  string
+	Index int
+	Err   error
+}
+
+// Plan is every change Compute decided for one message.
+type Plan struct {
+	Sender  *Change
+	Rcpts   []RcptChange
+	Headers []HeaderChange
+	Skipped []HeaderSkip
+}
+
+// Empty reports whether the plan changes nothing (skipped headers change nothing either).
+func (p *Plan) Empty() bool {
+	return p.Sender == nil && len(p.Rcpts) == 0 && len(p.Headers) == 0
+}
+
+// Changes lists every changed address in message order: envelope sender, recipients (duplicates
+// included), then header fields.
+func (p *Plan) Changes() []Change {
+	n := len(p.Rcpts)
+	if p.Sender != nil {
+		n++
+	}
+	for _, h := range p.Headers {
+		n += len(h.Addrs)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Change, 0, n)
+	if p.Sender != nil {
+		out = append(out, *p.Sender)
+	}
+	for _, r := range p.Rcpts {
+		out = append(out, Change{Field: "rcpt", Old: r.Old, New: r.New, Rule: r.Rule})
+	}
+	for _, h := range p.Headers {
+		out = append(out, h.Addrs...)
+	}
+	return out
+}
+
+// Compute decides what to rewrite in m with the rules behind l. Nothing else is touched: the
+// null sender, Return-Path, Received, Message-ID, every other header field, and addresses no rule
+// matches. A header field that cannot be parsed goes to Plan.Skipped.
+func Compute(l Lookup, o PlanOptions, m Message) Plan {
+	var p Plan
+	if o.Sender {
+		p.Sender = senderChange(l, m.From)
+	}
+	if o.Recipients {
+		p.Rcpts = rcptChanges(l, o.RcptFallback, m.Rcpts)
+	}
+	var seen [numFields]int
+	for _, h := range m.Headers {
+		f := fieldOf(h.Name)
+		if f < 0 {
+			continue
+		}
+		seen[f]++
+		out, in := o.Sender, false
+		if f == fieldTo || f == fieldCc {
+			out, in = o.Sender && o.OutboundToCc, o.InboundToCc
+		}
+		if !out && !in {
+			continue
+		}
+		var addrs []Change
+		nv, err := RewriteAddressList(h.Value, func(a string) (string, bool) {
+			if out {
+				if n, r, ok := l.Rewrite(a, Outbound); ok {
+					addrs = appendChange(addrs, h.Name, a, n, r)
+					return n, true
+				}
+			}
+			if in {
+				if n, r, ok := l.Rewrite(a, Inbound); ok {
+					addrs = appendChange(addrs, h.Name, a, n, r)
+					return n, true
+				}
+			}
+			return a, false
+		})
+		switch {
+		case err != nil:
+			p.Skipped = append(p.Skipped, HeaderSkip{Name: h.Name, Index: seen[f], Err: err})
+		case nv != h.Value:
+			p.Headers = append(p.Headers, HeaderChange{Name: h.Name, Index: seen[f], Old: h.Value, New: nv, Addrs: addrs})
+		}
+	}
+	return p
+}
+
+func appendChange(cs []Change, field, old, n string, r *Rule) []Change {
+	if n == old {
+		return cs
+	}
+	return append(cs, Change{Field: field, Old: old, New: n, Rule: r})
+}
+
+// senderChange rewrites the envelope sender outbound; the null sender never changes.
+func senderChange(l Lookup, from string) *Change {
+	a := unbracket(from)
+	if a == "" {
+		return nil
+	}
+	n, r, ok := l.Rewrite(a, Outbound)
+	if !ok || n == a {
+		return nil
+	}
+	return &Change{Field: "mail-from", Old: from, New: n, Rule: r}
+}
+
+// rcptChanges rewrites the envelope recipients inbound, asking fallback for those no rule
+// resolved, and marks duplicates.
+func rcptChanges(l Lookup, fallback func(string) (string, bool), rcpts []string) []RcptChange {
+	var cs []RcptChange
+	for i, rcpt := range rcpts {
+		a := unbracket(rcpt)
+		if a == "" {
+			continue
+		}
+		n, r, ok := l.Rewrite(a, Inbound)
+		if !ok && fallback != nil {
+			n, ok = fallback(a)
+			r = nil
+		}
+		if !ok || n == a {
+			continue
+		}
+		cs = append(cs, RcptChange{Index: i, Old: rcpt, New: n, Rule: r})
+	}
+	markDuplicates(rcpts, cs)
+	return cs
+}
+
+// unbracket strips the angle brackets of "<addr>"; "<>" gives the null address "".
+func unbracket(a string) string {
+	if len(a) >= 2 && a[0] == '<' && a[len(a)-1] == '>' {
+		return a[1 : len(a)-1]
+	}
+	return a
+}
+
+// markDuplicates sets Duplicate on each change whose new address an earlier change or an
+// unchanged recipient already has. cs is in recipient order.
+func markDuplicates(rcpts []string, cs []RcptChange) {
+	if len(cs) == 0 {
+		return
+	}
+	if len(rcpts) > 64 {
+		markDuplicatesMap(rcpts, cs)
+		return
+	}
+	for i := range cs {
+		c := &cs[i]
+		for j := 0; j < i && !c.Duplicate; j++ {
+			c.Duplicate = strings.EqualFold(cs[j].New, c.New)
+		}
+		k := 0 // walks cs alongside rcpts to skip the changed ones
+		for ri := 0; ri < len(rcpts) && !c.Duplicate; ri++ {
+			if k < len(cs) && cs[k].Index == ri {
+				k++
+				continue
+			}
+			c.Duplicate = strings.EqualFold(unbracket(rcpts[ri]), c.New)
+		}
+	}
+}
+
+// markDuplicatesMap is markDuplicates for long recipient lists, keyed by the lower-cased address.
+func markDuplicatesMap(rcpts []string, cs []RcptChange) {
+	have := make(map[string]struct{}, len(rcpts))
+	k := 0
+	for ri, r := range rcpts {
+		if k < len(cs) && cs[k].Index == ri {
+			k++
+			continue
+		}
+		have[strings.ToLower(unbracket(r))] = struct{}{}
+	}
+	for i := range cs {
+		key := strings.ToLower(cs[i].New)
+		if _, ok := have[key]; ok {
+			cs[i].Duplicate = true
+			continue
+		}
+		have[key] = struct{}{}
+	}
+}
+
+// The header fields Compute rewrites (RFC 5322 §3.6.2, §3.6.3, §3.6.6; RFC 8098 §2.1 for
+// Disposition-Notification-To; Return-Receipt-To is historic but Exchange rewrites it).
+const (
+	fieldFrom = iota
+	fieldSender
+	fieldReplyTo
+	fieldResentFrom
+	fieldResentSender
+	fieldReturnReceiptTo
+	fieldDispositionNotificationTo
+	fieldTo
+	fieldCc
+	numFields
+)
+
+// fieldOf returns which rewritable field name is (case-insensitive), or -1. It does not allocate.
+func fieldOf(name string) int {
+	is := func(s string) bool { return len(name) == len(s) && strings.EqualFold(name, s) }
+	switch len(name) {
+	case 2:
+		if is("To") {
+			return fieldTo
+		}
+		if is("Cc") {
+			return fieldCc
+		}
+	case 4:
+		if is("From") {
+			return fieldFrom
+		}
+	case 6:
+		if is("Sender") {
+			return fieldSender
+		}
+	case 8:
+		if is("Reply-To") {
+			return fieldReplyTo
+		}
+	case 11:
+		if is("Resent-From") {
+			return fieldResentFrom
+		}
+	case 13:
+		if is("Resent-Sender") {
+			return fieldResentSender
+		}
+	case 17:
+		if is("Return-Receipt-To") {
+			return fieldReturnReceiptTo
+		}
+	case 27:
+		if is("Disposition-Notification-To") {
+			return fieldDispositionNotificationTo
+		}
+	}
+	return -1
+}
