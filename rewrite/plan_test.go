@@ -150,7 +150,7 @@ func TestCompute(t *testing.T) {
 			o:    outbound,
 			m:    Message{From: "", Headers: hdrs("From: MAILER-DAEMON <postmaster@tenanta.contoso.com>")},
 			want: Plan{Headers: []HeaderChange{{Name: "From", Index: 1, Old: " MAILER-DAEMON <postmaster@tenanta.contoso.com>",
-				New: " MAILER-DAEMON <postmaster@contoso.com>",
+				New:   " MAILER-DAEMON <postmaster@contoso.com>",
 				Addrs: []Change{chg("From", "postmaster@tenanta.contoso.com", "postmaster@contoso.com", ta)}}}},
 		},
 		{
