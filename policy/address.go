@@ -58,7 +58,7 @@ func parseConfigAddr(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	local, dom, ok := splitAddr(s)
 	if !ok || s != addrSpec(s) {
-		return "", errors.New(`not an address ("john@contoso.com")`)
+		return "", errors.New(`not an address such as "john@contoso.com"`)
 	}
 	if local == "" {
 		return "", errors.New("empty local part")

@@ -24,19 +24,19 @@ type connector struct {
 // compileConnectors validates the [[connector]] tables (after the tenants) and fills
 // p.connectors, then reports connectors that can never match.
 func (p *Policy) compileConnectors(cs []Connector, ps *problems) {
-	names := map[string]bool{}
-	var valid []int // indexes into p.connectors of entries without problems
+	names := map[string]int{} // name -> index of its first connector
+	var valid []int           // indexes of the connectors without problems
 	for i, c := range cs {
 		r := ps.entry("connector", i, c.Name)
 		before := len(ps.errs)
 		nc := &connector{name: c.Name, observe: c.Observe}
-		switch {
-		case c.Name == "":
+		if j, dup := names[c.Name]; c.Name == "" {
 			r.add("name", ErrMissing, "name is not set")
-		case names[c.Name]:
-			r.add("name", ErrDuplicate, "name %q is used by an earlier connector", c.Name)
+		} else if dup {
+			r.add("name", ErrDuplicate, "name %q is used by an earlier connector (#%d)", c.Name, j+1)
+		} else {
+			names[c.Name] = i
 		}
-		names[c.Name] = true
 		switch t := p.tenants[c.Tenant]; {
 		case c.Tenant == "":
 			r.add("tenant", ErrMissing, "tenant is not set: say whose mail this connector carries")
@@ -177,7 +177,7 @@ func parseNetwork(s string) (netip.Prefix, error) {
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return netip.Prefix{}, errors.New("not an address or a network (\"40.92.0.0/15\")")
+			return netip.Prefix{}, errors.New("not an address or a network such as \"40.92.0.0/15\"")
 		}
 		if a.Zone() != "" {
 			return netip.Prefix{}, errors.New("an IPv6 zone is not allowed")
@@ -187,7 +187,7 @@ func parseNetwork(s string) (netip.Prefix, error) {
 	}
 	n, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, errors.New("not a network (\"40.92.0.0/15\")")
+		return netip.Prefix{}, errors.New("not a network such as \"40.92.0.0/15\"")
 	}
 	if m := n.Masked(); m != n {
 		return netip.Prefix{}, fmt.Errorf("host bits are set; the network is %q", m.String())

@@ -120,9 +120,9 @@ func checkReplyText(s string) error {
 	if len(s) > maxCutoverText {
 		return fmt.Errorf("longer than %d characters", maxCutoverText)
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' {
-			return fmt.Errorf("character %q at %d: SMTP reply texts are printable ASCII on one line", s[i], i+1)
+	for i, r := range s {
+		if r < ' ' || r > '~' {
+			return fmt.Errorf("character %q at byte %d: SMTP reply texts are printable ASCII on one line", r, i+1)
 		}
 	}
 	return nil

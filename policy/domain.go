@@ -12,6 +12,9 @@ import (
 // the wire, less the length bytes and the root).
 const maxDomainLen = 253
 
+// maxLabelLen is the longest label (RFC 1035 §2.3.4).
+const maxLabelLen = 63
+
 // normDomain returns d as a lower-case A-label without a trailing dot, the form every domain is
 // compared in, or an error when d is not a valid domain name (UTS #46 lookup rules, RFC 5891 §5).
 // Upper case and full-width letters fold (UTS #46 mapping), so "Bücher.EXAMPLE.",
@@ -28,6 +31,14 @@ func normDomain(d string) (string, error) {
 	a = strings.ToLower(a)
 	if len(a) > maxDomainLen {
 		return "", fmt.Errorf("domain name longer than %d characters", maxDomainLen)
+	}
+	for label := range strings.SplitSeq(a, ".") {
+		switch {
+		case label == "":
+			return "", errors.New("not a valid domain name: empty label")
+		case len(label) > maxLabelLen:
+			return "", fmt.Errorf("not a valid domain name: label longer than %d characters", maxLabelLen)
+		}
 	}
 	return a, nil
 }

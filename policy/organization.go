@@ -37,7 +37,7 @@ func (p *Policy) compileOrganization(o Organization, ps *problems) {
 		}
 		key, err := parseConfigAddr(s)
 		if err != nil {
-			r.add("pilot_senders", ErrBadValue, "pilot sender %q: %w (or \"@domain\" for a whole domain)", s, err)
+			r.add("pilot_senders", ErrBadValue, "pilot sender %q: %w; write \"@domain\" for a whole domain", s, err)
 			continue
 		}
 		p.pilot.addrs.addrs[key] = struct{}{}

@@ -20,6 +20,7 @@ type sharedDomain struct {
 // compileDomains validates the [[domain]] tables, fills p.shared and adds the names to p.org.
 func (p *Policy) compileDomains(ds []Domain, ps *problems) {
 	p.shared = make(map[string]*sharedDomain, len(ds))
+	index := map[string]int{}
 	for i, d := range ds {
 		r := ps.entry("domain", i, d.Name)
 		sd := &sharedDomain{keep: addrSet{addrs: map[string]struct{}{}, delims: p.delims}}
@@ -28,11 +29,12 @@ func (p *Policy) compileDomains(ds []Domain, ps *problems) {
 		} else if dom, wild, err := parseDomainPattern(d.Name); err != nil {
 			r.add("name", ErrBadValue, "domain %q: %w", d.Name, err)
 		} else if wild {
-			r.add("name", ErrBadValue, "domain %q: name one domain, not a pattern", d.Name)
+			r.add("name", ErrBadValue, "name must be one domain, not a pattern")
 		} else if p.shared[dom] != nil {
-			r.add("name", ErrDuplicate, "domain %q is configured by an earlier [[domain]]", dom)
+			r.add("name", ErrDuplicate, "domain %q is configured by an earlier [[domain]] (#%d)", dom, index[dom]+1)
 		} else {
 			sd.name = dom
+			index[dom] = i
 			p.shared[dom] = sd
 			p.org.put(dom, false, struct{}{})
 		}

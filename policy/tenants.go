@@ -17,6 +17,7 @@ type tenant struct {
 // compileTenants validates the [[tenant]] tables and fills p.tenants, p.owners and p.org.
 func (p *Policy) compileTenants(ts []Tenant, ps *problems) {
 	p.tenants = make(map[string]*tenant, len(ts))
+	index := map[string]int{}
 	for i, t := range ts {
 		r := ps.entry("tenant", i, t.Name)
 		nt := &tenant{name: t.Name, allowForeignFrom: t.AllowForeignFrom}
@@ -24,9 +25,10 @@ func (p *Policy) compileTenants(ts []Tenant, ps *problems) {
 		case t.Name == "":
 			r.add("name", ErrMissing, "name is not set")
 		case p.tenants[t.Name] != nil:
-			r.add("name", ErrDuplicate, "name %q is used by an earlier tenant", t.Name)
+			r.add("name", ErrDuplicate, "name %q is used by an earlier tenant (#%d)", t.Name, index[t.Name]+1)
 		default:
 			p.tenants[t.Name] = nt
+			index[t.Name] = i
 		}
 		if len(t.SenderDomains) == 0 {
 			r.add("sender_domains", ErrMissing,
@@ -77,7 +79,7 @@ func normTenantID(s string) string {
 func parseTenantID(s string) (string, error) {
 	id := normTenantID(s)
 	if len(id) != 36 {
-		return "", errors.New("not a GUID (" + strconv.Quote("335836de-42ef-43a2-b145-348c2ee9ca5b") + ")")
+		return "", errors.New("not a GUID such as " + strconv.Quote("335836de-42ef-43a2-b145-348c2ee9ca5b"))
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
