@@ -29,7 +29,7 @@ var ErrBadReplacement = errors.New("replacement is not a valid address")
 // A value that cannot be parsed comes back unchanged with an error wrapping ErrUnparsable. An
 // empty value, or one of white space only, comes back unchanged without error.
 func RewriteAddressList(value string, fn func(addr string) (string, bool)) (string, error) {
-	p := scanner{s: value}
+	p := listScanner{s: value}
 	if err := p.scan(); err != nil {
 		return value, err
 	}

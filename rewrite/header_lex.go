@@ -2,11 +2,11 @@ package rewrite
 
 import "strings"
 
-// The lexical tokens of RFC 5322 §3.2 the address-list scanner (header_scan.go) is built on:
+// The lexical tokens of RFC 5322 §3.2 the address-list listScanner (header_scan.go) is built on:
 // atoms and RFC 2047 encoded words, quoted strings, comments and folding white space.
 
 // xatom scans 1*atext, taking an encoded word at its start whole.
-func (p *scanner) xatom() {
+func (p *listScanner) xatom() {
 	if e := encodedWordEnd(p.s, p.o); e > 0 {
 		p.o = e
 	}
@@ -38,7 +38,7 @@ func encodedWordEnd(s string, i int) int {
 }
 
 // xquoted: quoted-string (RFC 5322 §3.2.4), at the opening DQUOTE.
-func (p *scanner) xquoted() {
+func (p *listScanner) xquoted() {
 	open := p.o
 	p.o++
 	for !p.end() {
@@ -59,7 +59,7 @@ func (p *scanner) xquoted() {
 
 // xquotedPair: quoted-pair / obs-qp (RFC 5322 §3.2.1), at the backslash. It may not escape a
 // line break.
-func (p *scanner) xquotedPair() {
+func (p *listScanner) xquotedPair() {
 	if p.o+1 >= len(p.s) || p.s[p.o+1] == '\r' || p.s[p.o+1] == '\n' {
 		p.xerrorf(p.o, "backslash at the end of a line")
 	}
@@ -67,7 +67,7 @@ func (p *scanner) xquotedPair() {
 }
 
 // xcfws skips CFWS (RFC 5322 §3.2.2) and reports whether there was any.
-func (p *scanner) xcfws() bool {
+func (p *listScanner) xcfws() bool {
 	start := p.o
 	for !p.end() {
 		switch p.s[p.o] {
@@ -85,7 +85,7 @@ func (p *scanner) xcfws() bool {
 }
 
 // xcomment: comment (RFC 5322 §3.2.2), nested, at the '('.
-func (p *scanner) xcomment() {
+func (p *listScanner) xcomment() {
 	open := p.o
 	depth := 0
 	for !p.end() {
@@ -112,7 +112,7 @@ func (p *scanner) xcomment() {
 
 // xlineBreak consumes the CRLF (or bare LF) of folding white space: it must be followed by
 // WSP (RFC 5322 §3.2.2), or end the value.
-func (p *scanner) xlineBreak() {
+func (p *listScanner) xlineBreak() {
 	at := p.o
 	if p.s[p.o] == '\r' {
 		if p.o+1 >= len(p.s) || p.s[p.o+1] != '\n' {

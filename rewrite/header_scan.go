@@ -2,13 +2,13 @@ package rewrite
 
 import "fmt"
 
-// This file is the RFC 5322 §3.4 address-list / mailbox-list scanner behind RewriteAddressList.
+// This file is the RFC 5322 §3.4 address-list / mailbox-list listScanner behind RewriteAddressList.
 // It does not build addresses: it walks the field value once and records where each addr-spec
 // is (a byte span) and the form to look it up by. Everything outside those spans (display names,
 // comments, encoded words, groups, folding) is never copied or changed.
 //
 // Style (mox's smtp/address.go): a parser struct{s; o}, helpers prefixed with x panic with a
-// *scanError, and scanAddressList recovers and turns that into an error.
+// *scanError, and scan recovers and turns that into an error.
 
 // addrSpan is one addr-spec found in a field value.
 type addrSpan struct {
@@ -22,9 +22,9 @@ type scanError struct {
 	msg string
 }
 
-// scanner holds the value, the offset, and the addr-specs found so far: the first few inline,
+// listScanner holds the value, the offset, and the addr-specs found so far: the first few inline,
 // so that scanning an ordinary field value does not allocate.
-type scanner struct {
+type listScanner struct {
 	s    string
 	o    int
 	n    int
@@ -34,7 +34,7 @@ type scanner struct {
 
 // scan scans p.s as an RFC 5322 address-list, recording its addr-specs. Groups are accepted
 // wherever an address is (RFC 6854 allows them in From too).
-func (p *scanner) scan() (err error) {
+func (p *listScanner) scan() (err error) {
 	defer func() {
 		if x := recover(); x != nil {
 			e, ok := x.(*scanError)
@@ -42,14 +42,14 @@ func (p *scanner) scan() (err error) {
 				panic(x)
 			}
 			p.n, p.more = 0, nil
-			err = fmt.Errorf("%w: %s at byte %d of %q", ErrUnparsable, e.msg, e.off, clip(p.s))
+			err = fmt.Errorf("%w: %s at byte %d of %q", ErrUnparsable, e.msg, e.off, clipForError(p.s))
 		}
 	}()
 	p.xlist()
 	return nil
 }
 
-func (p *scanner) add(sp addrSpan) {
+func (p *listScanner) add(sp addrSpan) {
 	if p.n < len(p.few) {
 		p.few[p.n] = sp
 	} else {
@@ -59,15 +59,15 @@ func (p *scanner) add(sp addrSpan) {
 }
 
 // span returns the i-th addr-spec found, 0 <= i < p.n.
-func (p *scanner) span(i int) addrSpan {
+func (p *listScanner) span(i int) addrSpan {
 	if i < len(p.few) {
 		return p.few[i]
 	}
 	return p.more[i-len(p.few)]
 }
 
-// clip shortens a value quoted in an error message.
-func clip(s string) string {
+// clipForError shortens a value quoted in an error message.
+func clipForError(s string) string {
 	const max = 200
 	if len(s) <= max {
 		return s
@@ -75,14 +75,14 @@ func clip(s string) string {
 	return s[:max] + "..."
 }
 
-func (p *scanner) xerrorf(off int, format string, args ...any) {
+func (p *listScanner) xerrorf(off int, format string, args ...any) {
 	panic(&scanError{off: off, msg: fmt.Sprintf(format, args...)})
 }
 
-func (p *scanner) end() bool { return p.o >= len(p.s) }
+func (p *listScanner) end() bool { return p.o >= len(p.s) }
 
 // found names the byte at the current offset for an error message.
-func (p *scanner) found() string {
+func (p *listScanner) found() string {
 	if p.end() {
 		return "end of value"
 	}
@@ -91,7 +91,7 @@ func (p *scanner) found() string {
 
 // xlist: address-list = (address *("," address)) / obs-addr-list (RFC 5322 §3.4, §4.4): empty
 // elements between commas are accepted, as are an empty list and a list of CFWS only.
-func (p *scanner) xlist() {
+func (p *listScanner) xlist() {
 	for {
 		p.xcfws()
 		if p.end() {
@@ -116,7 +116,7 @@ func (p *scanner) xlist() {
 // xaddress: address = mailbox / group; mailbox = name-addr / addr-spec (RFC 5322 §3.4).
 // What the leading words are (display name, group name or local part) is decided by what
 // follows them: '<', ':' or '@'.
-func (p *scanner) xaddress(inGroup bool) {
+func (p *listScanner) xaddress(inGroup bool) {
 	p.xcfws()
 	if !p.end() && p.s[p.o] == '<' {
 		p.xangleAddr()
@@ -150,7 +150,7 @@ func (p *scanner) xaddress(inGroup bool) {
 
 // xgroup: group = display-name ":" [group-list] ";" [CFWS], after the ':'. A group left open at
 // the end of the value ("undisclosed-recipients:") is accepted.
-func (p *scanner) xgroup() {
+func (p *listScanner) xgroup() {
 	for {
 		p.xcfws()
 		if p.end() {
@@ -183,7 +183,7 @@ func (p *scanner) xgroup() {
 
 // xangleAddr: angle-addr = [CFWS] "<" addr-spec ">" [CFWS] / obs-angle-addr (with obs-route),
 // at the '<'. The null address "<>" is accepted and never rewritten.
-func (p *scanner) xangleAddr() {
+func (p *listScanner) xangleAddr() {
 	open := p.o
 	p.o++
 	p.xcfws()
@@ -217,7 +217,7 @@ func (p *scanner) xangleAddr() {
 
 // xobsRoute: obs-route = obs-domain-list ":" (RFC 5322 §4.4), as in <@a.example,@b.example:x@y>.
 // It is kept as written; only the addr-spec after it is rewritten.
-func (p *scanner) xobsRoute(open int) {
+func (p *listScanner) xobsRoute(open int) {
 	for {
 		p.xcfws()
 		if p.end() {
@@ -242,7 +242,7 @@ func (p *scanner) xobsRoute(open int) {
 // xaddrSpecRest: addr-spec = local-part "@" domain (RFC 5322 §3.4.1), at the '@' after the
 // words of the local part. obs-local-part (words joined by '.', CFWS around them) is accepted,
 // and so are stray dots ("john.@example", as some Japanese carriers issue).
-func (p *scanner) xaddrSpecRest(w words) {
+func (p *listScanner) xaddrSpecRest(w wordRun) {
 	if w.words == 0 {
 		p.xerrorf(p.o, "missing local part before '@'")
 	}
@@ -268,7 +268,7 @@ func (p *scanner) xaddrSpecRest(w words) {
 // xdomain: domain = dot-atom / domain-literal / obs-domain (RFC 5322 §3.4.1). It returns the
 // span from the first to the last atom (or the literal) and whether CFWS occurs inside it;
 // CFWS after the domain is left for the caller.
-func (p *scanner) xdomain() (start, end int, inner bool) {
+func (p *listScanner) xdomain() (start, end int, inner bool) {
 	start = p.o
 	if p.end() {
 		p.xerrorf(p.o, "missing domain after '@'")
@@ -298,7 +298,7 @@ func (p *scanner) xdomain() (start, end int, inner bool) {
 }
 
 // xdomainLiteral: domain-literal = "[" *([FWS] dtext) [FWS] "]", at the '['.
-func (p *scanner) xdomainLiteral() {
+func (p *listScanner) xdomainLiteral() {
 	open := p.o
 	p.o++
 	for !p.end() {
@@ -319,9 +319,9 @@ func (p *scanner) xdomainLiteral() {
 	p.xerrorf(open, "unclosed '['")
 }
 
-// words summarises a run of words (atoms and quoted strings) and dots: a display name, a group
+// wordRun summarises a run of words (atoms and quoted strings) and dots: a display name, a group
 // name or a local part, depending on what follows.
-type words struct {
+type wordRun struct {
 	start, end int  // from the first token to the end of the last; start -1 if none
 	words      int  // number of atoms and quoted strings
 	inner      bool // CFWS between the first and the last token
@@ -332,7 +332,7 @@ type words struct {
 // xwords scans phrase / obs-phrase / obs-local-part tokens (RFC 5322 §3.2.5, §4.1, §4.4)
 // with the CFWS between them. An RFC 2047 encoded word is taken whole even where its text
 // holds specials ("=?utf-8?q?Smith,_John?=").
-func (p *scanner) xwords() (w words) {
+func (p *listScanner) xwords() (w wordRun) {
 	w.start, w.end = -1, -1
 	prevWord := false
 	for {

@@ -219,7 +219,7 @@ func TestFormatAddrSpec(t *testing.T) {
 	}
 }
 
-// TestRewriteAddressListManyAddresses goes past the scanner's inline span storage.
+// TestRewriteAddressListManyAddresses goes past the listScanner's inline span storage.
 func TestRewriteAddressListManyAddresses(t *testing.T) {
 	var in, want []string
 	for i := range 30 {
@@ -251,7 +251,7 @@ func TestRewriteAddressListNoAlloc(t *testing.T) {
 
 // countAddrs returns how many addr-specs value holds and what they are, or an error.
 func countAddrs(value string) ([]string, error) {
-	p := scanner{s: value}
+	p := listScanner{s: value}
 	if err := p.scan(); err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ func FuzzRewriteAddressList(f *testing.F) {
 		}
 		before, err := countAddrs(in)
 		if err != nil {
-			t.Fatalf("RewriteAddressList parsed %q but the scanner does not: %v", in, err)
+			t.Fatalf("RewriteAddressList parsed %q but the listScanner does not: %v", in, err)
 		}
 		out, err = RewriteAddressList(in, func(string) (string, bool) { return fixed, true })
 		if err != nil {
