@@ -62,16 +62,13 @@ gzip -9n <packaging/edgerewrite.8 >"$stage/edgerewrite.8.gz"
 # Documentation: README (the rpm lists it as %doc itself) and whatever postfix-examples/ holds.
 cp README.md "$stage/doc-deb/README.md"
 for d in "$stage/doc-deb" "$stage/doc-rpm"; do
-	if [ -d postfix-examples ] && [ -n "$(find postfix-examples -type f -print -quit)" ]; then
-		# git's view when in a checkout (no build or editor leftovers), else the folder as is.
-		if git ls-files --error-unmatch postfix-examples >/dev/null 2>&1; then
-			git ls-files -z postfix-examples | while IFS= read -r -d '' f; do
+	# Regular files only (no empty folders, no hidden or editor backup files).
+	if [ -d postfix-examples ]; then
+		find postfix-examples -type f ! -name '.*' ! -name '*~' ! -name '*.swp' -print0 |
+			while IFS= read -r -d '' f; do
 				mkdir -p "$d/$(dirname "$f")"
 				cp "$f" "$d/$f"
 			done
-		else
-			cp -r postfix-examples "$d/postfix-examples"
-		fi
 	fi
 done
 
