@@ -130,7 +130,7 @@ func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOpt
 		return out
 	}
 
-	ro := rewrite.Options{Recipients: true}
+	ro := rewrite.PlanOptions{Recipients: true}
 	if cl.Outbound {
 		ro.Sender = mres.RewriteSender
 		ro.OutboundToCc = opts.RewriteOutboundToCc && mres.RewriteSender
