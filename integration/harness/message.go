@@ -115,8 +115,10 @@ func ParseMessage(raw []byte) (Header, []byte, error) {
 			end += len(nextLine(rest[end:]))
 		}
 		field := string(rest[:end])
-		value := strings.TrimSuffix(field[colon+1:], "\n")
-		value = strings.TrimSuffix(value, "\r")
+		value := field[colon+1:]
+		if v, ok := strings.CutSuffix(value, "\n"); ok {
+			value = strings.TrimSuffix(v, "\r")
+		}
 		h = append(h, Field{Name: string(name), Value: value, Raw: field})
 		rest = rest[end:]
 	}
