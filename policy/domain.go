@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -23,6 +24,9 @@ func normDomain(d string) (string, error) {
 	d = strings.TrimSuffix(strings.TrimSpace(d), ".")
 	if d == "" {
 		return "", errors.New("empty domain")
+	}
+	if !utf8.ValidString(d) {
+		return "", errors.New("not a valid domain name: not UTF-8")
 	}
 	a, err := idna.Lookup.ToASCII(d)
 	if err != nil {
