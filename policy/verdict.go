@@ -44,8 +44,8 @@ type Verdict struct {
 	Code int
 	// Status is the enhanced status code (RFC 3463), e.g. "5.7.1", for Reject and Tempfail.
 	Status string
-	// Text is the reply text for Reject and Tempfail (without code and status) and the hold
-	// reason for Hold; printable ASCII.
+	// Text is the reply text for Reject and Tempfail (without code and status; printable
+	// ASCII, values taken from the message made safe) and the hold reason for Hold.
 	Text string
 	// Reason is short, for logs and metrics: a token, then ": " and the value it is about, e.g.
 	// "sender-domain: fabrikam.com". The tokens are listed in the package documentation.
@@ -54,7 +54,8 @@ type Verdict struct {
 
 // Reply is the whole SMTP reply line for Reject and Tempfail, e.g.
 // "550 5.7.1 sender domain fabrikam.com is not allowed for tenant tenant-a", as a milter sends
-// it in SMFIR_REPLYCODE; "" for Accept and Hold.
+// it in SMFIR_REPLYCODE; "" for Accept and Hold. An admin-written text may hold '%', which a
+// milter must double for Postfix (milter8.c drops a single '%').
 func (v Verdict) Reply() string {
 	if v.Action != Reject && v.Action != Tempfail {
 		return ""
