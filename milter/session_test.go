@@ -85,6 +85,20 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 			"SMFIR_ACCEPT",
 		},
 	}, {
+		name:   "folding survives: a CRLF-folded value goes back LF-folded (Postfix's line end)",
+		macros: tenantA,
+		msg: testMessage{
+			qid: "4CCD", from: "jane@tenanta.contoso.com",
+			rcpts:   []Rcpt{{Addr: "partner@example.net"}},
+			headers: [][2]string{{"From", "\tJane\r\n <jane@tenanta.contoso.com>"}},
+		},
+		wantRcpt: []string{"continue"},
+		wantEnd: []string{
+			"SMFIR_CHGFROM <jane@contoso.com>",
+			`SMFIR_CHGHEADER From[1]="\tJane\n <jane@contoso.com>"`,
+			"SMFIR_ACCEPT",
+		},
+	}, {
 		name:   "null sender is never rewritten",
 		macros: tenantA,
 		msg: testMessage{

@@ -83,7 +83,7 @@ func (l *wireListener) Accept() (net.Conn, error) {
 			c.Close()
 			return nil, ErrServerClosed
 		}
-		return &wireConn{Conn: c, srv: l.srv, cs: cs, r: bufio.NewReaderSize(c, 64<<10)}, nil
+		return &wireConn{Conn: c, srv: l.srv, cs: cs, r: bufio.NewReaderSize(c, 16<<10)}, nil
 	}
 }
 
