@@ -14,7 +14,8 @@ import (
 )
 
 // Postfix is a running throwaway Postfix instance. Its master runs as a child of this process in
-// its own process group, and gets SIGTERM if this process dies, so no instance outlives its test.
+// its own process group; a watchdog stops that group and removes the directory if this process
+// dies without Stop (go test timeout, SIGKILL), so no instance outlives its test.
 type Postfix struct {
 	// Dir is the instance directory (0755): conf/, queue/, data/, log/.
 	Dir string
@@ -27,6 +28,7 @@ type Postfix struct {
 	listeners []listener
 	master    *exec.Cmd
 	exited    chan struct{} // closed when master has been reaped
+	watchdog  *watchdog
 	stopOnce  sync.Once
 	stopErr   error
 }
@@ -175,13 +177,20 @@ func (p *Postfix) startOnce() error {
 	// No such process" and leaves its children running.
 	cmd := exec.Command(filepath.Join(dd, "master"), "-c", p.ConfDir, "-d")
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("run postfix master: %w", err)
 	}
 	p.master = cmd
 	p.exited = make(chan struct{})
 	go func(exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.exited)
+	removeDir := p.Dir
+	if p.opts.Keep {
+		removeDir = ""
+	}
+	if p.watchdog, err = startWatchdog(cmd.Process.Pid, removeDir); err != nil {
+		return err
+	}
 	deadline := time.Now().Add(p.opts.StartTimeout)
 	for _, l := range p.listeners {
 		if err := waitGreeting(l.addr, deadline, p.exited); err != nil {
@@ -227,6 +236,7 @@ func (p *Postfix) kill() error {
 	}
 	pid := p.master.Process.Pid
 	defer func() { p.master = nil }()
+	p.watchdog.disarm()
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	select {
 	case <-p.exited:
