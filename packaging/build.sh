@@ -15,8 +15,10 @@ cd "$(dirname "$0")/.."
 
 PKG_VERSION=${PKG_VERSION:?PKG_VERSION is not set, e.g. PKG_VERSION=0.1.0}
 PKG_VERSION=${PKG_VERSION#v}
-if ! [[ $PKG_VERSION =~ ^[0-9][0-9A-Za-z.+~-]*$ ]]; then
-	echo "build.sh: PKG_VERSION \"$PKG_VERSION\" must start with a digit (Debian and rpm versions do)" >&2
+# Semantic version MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]: nfpm maps it onto each package
+# format predictably, and rpm allows no "-" inside a version.
+if ! [[ $PKG_VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?(\+[0-9A-Za-z.]+)?$ ]]; then
+	echo "build.sh: PKG_VERSION \"$PKG_VERSION\" is not MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]" >&2
 	exit 1
 fi
 PKG_MAINTAINER=${PKG_MAINTAINER:-edgerewrite maintainers <maintainers@edgerewrite.invalid>}
@@ -89,10 +91,13 @@ EOF
 	sed '1,/^Copyright/d' LICENSE | sed '/./,$!d' | sed 's/^$/./; s/^/ /'
 } >"$stage/doc-deb/copyright"
 
+# nfpm turns a semver pre-release into a Debian/rpm one: 0.2.0-rc.1 -> 0.2.0~rc.1 (sorts before
+# 0.2.0). The changelog's version must be the package's; checked after the build below.
+deb_version=${PKG_VERSION/-/\~}-1
 changelog_date=$(date -u -R -d "@$SOURCE_DATE_EPOCH")
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cat >"$stage/changelog.Debian" <<EOF
-edgerewrite ($PKG_VERSION-1) unstable; urgency=medium
+edgerewrite ($deb_version) unstable; urgency=medium
 
   * Package of edgerewrite $PKG_VERSION, built from commit $commit.
 
@@ -110,4 +115,9 @@ for p in deb rpm; do
 	$GO tool nfpm package --config packaging/nfpm.yaml --packager "$p" --target dist/
 done
 rm -rf "$stage"
+deb=(dist/edgerewrite_*.deb)
+if [ "$(dpkg-deb -f "${deb[0]}" Version)" != "$deb_version" ]; then
+	echo "build.sh: ${deb[0]} has version $(dpkg-deb -f "${deb[0]}" Version), its changelog $deb_version" >&2
+	exit 1
+fi
 ls -l dist/edgerewrite_*.deb dist/edgerewrite-*.rpm
