@@ -1,0 +1,136 @@
+package rewrite
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// The native rule file: one rule per line,
+//
+//	INTERNAL EXTERNAL [outbound-only] [except=a.example,b.example]
+//
+// fields separated by spaces or tabs; a field starting with '#' starts a comment that runs to
+// the end of the line; blank lines are ignored; LF or CRLF line ends; UTF-8, a leading BOM is
+// ignored. INTERNAL is an address (john@tenanta.contoso.com), a domain (tenanta.contoso.com) or
+// a wildcard (*.contoso.com); EXTERNAL is an address for an address rule and a domain
+// otherwise. Options are case-insensitive.
+
+const (
+	optOutboundOnly = "outbound-only"
+	optExcept       = "except="
+)
+
+// ParseNative parses a native rule file. name is used in positions and errors. It returns the
+// rules that are well-formed on their own (each checked as compile does) and a *LoadError for
+// every line that is not; rules are only checked against each other by Table.Load.
+func ParseNative(name string, r io.Reader) ([]Rule, []error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, []error{&LoadError{Pos: Position{File: name}, Err: fmt.Errorf("%w: reading the file: %w", ErrSyntax, err)}}
+	}
+	cs, errs := parseNative(name, string(b))
+	return rulesOf(cs), errs
+}
+
+func rulesOf(cs []*compiled) []Rule {
+	rules := make([]Rule, len(cs))
+	for i, c := range cs {
+		rules[i] = c.Rule
+	}
+	return rules
+}
+
+// parseNative parses the native format from content. Rules keep no reference to content: each
+// keeps a copy of its own line only, so a reload that reuses some rules frees the old file.
+func parseNative(name, content string) ([]*compiled, []error) {
+	var (
+		cs     []*compiled
+		errs   []error
+		fields []string
+	)
+	content = strings.TrimPrefix(content, "\uFEFF")
+	for lineNo := 1; content != ""; lineNo++ {
+		line := content
+		if i := strings.IndexByte(content, '\n'); i >= 0 {
+			line, content = content[:i], content[i+1:]
+		} else {
+			content = ""
+		}
+		fields = splitFields(fields[:0], strings.TrimSuffix(line, "\r"))
+		if len(fields) == 0 {
+			continue
+		}
+		if !utf8.ValidString(line) {
+			errs = append(errs, errAt(name, lineNo, ErrSyntax, ": line is not UTF-8: %q", line))
+			continue
+		}
+		r, err := nativeRule(name, lineNo, fields)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c, cerrs := compile(r)
+		if cerrs != nil {
+			errs = append(errs, cerrs...)
+			continue
+		}
+		cs = append(cs, c)
+	}
+	return cs, errs
+}
+
+// splitFields appends the space- or tab-separated fields of line before any comment to dst.
+func splitFields(dst []string, line string) []string {
+	for {
+		line = strings.TrimLeft(line, " \t")
+		if line == "" || line[0] == '#' {
+			return dst
+		}
+		end := strings.IndexAny(line, " \t")
+		if end < 0 {
+			end = len(line)
+		}
+		dst = append(dst, line[:end])
+		line = line[end:]
+	}
+}
+
+// nativeRule builds the rule of one line from its fields; its strings share one copy of them.
+func nativeRule(name string, lineNo int, fields []string) (Rule, error) {
+	if len(fields) < 2 {
+		return Rule{}, errAt(name, lineNo, ErrSyntax, ", expected INTERNAL EXTERNAL [outbound-only] [except=DOMAIN,...]: %q", strings.Join(fields, " "))
+	}
+	// One allocation for the fields the rule keeps.
+	kept := strings.Join(fields, " ")
+	fields = splitFields(fields[:0], kept)
+	r := Rule{Internal: fields[0], External: fields[1], Pos: Position{File: name, Line: lineNo}}
+	seenOutbound := false
+	for _, opt := range fields[2:] {
+		switch {
+		case strings.EqualFold(opt, optOutboundOnly):
+			if seenOutbound {
+				return Rule{}, errAt(name, lineNo, ErrSyntax, ": option given twice: %q", opt)
+			}
+			seenOutbound, r.OutboundOnly = true, true
+		case len(opt) >= len(optExcept) && strings.EqualFold(opt[:len(optExcept)], optExcept):
+			if r.Exceptions != nil {
+				return Rule{}, errAt(name, lineNo, ErrSyntax, ": option given twice: %q", opt)
+			}
+			list := opt[len(optExcept):]
+			if list == "" {
+				return Rule{}, errAt(name, lineNo, ErrBadException, ": empty exception list: %q", opt)
+			}
+			r.Exceptions = strings.Split(list, ",")
+			for _, e := range r.Exceptions {
+				if e == "" {
+					return Rule{}, errAt(name, lineNo, ErrBadException, ": empty item in exception list: %q", opt)
+				}
+			}
+		default:
+			return Rule{}, errAt(name, lineNo, ErrSyntax, ": unknown option, expected outbound-only or except=DOMAIN,...: %q", opt)
+		}
+	}
+	return r, nil
+}
