@@ -1,0 +1,88 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// NewRegistry returns a Prometheus registry with the Go runtime and process collectors and the
+// daemon's metrics registered on it.
+func NewRegistry() (*prometheus.Registry, *Metrics) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg, NewMetrics(reg)
+}
+
+// HealthFunc reports whether the daemon is healthy, and if not, why.
+type HealthFunc func() (ok bool, reason string)
+
+// NewHTTPHandler serves GET /metrics (the registry, in the Prometheus exposition formats) and
+// GET /healthz: 200 "ok" when health says so, 503 with the reason otherwise.
+func NewHTTPHandler(reg *prometheus.Registry, health HealthFunc, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError),
+		EnableOpenMetrics: true,
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		ok, reason := health()
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, reason+"\n")
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "edgerewrite: see /metrics and /healthz", http.StatusNotFound)
+	})
+	return mux
+}
+
+// httpServer is the metrics and health listener.
+type httpServer struct {
+	srv *http.Server
+	l   net.Listener
+}
+
+// listenHTTP opens addr for the handler; serve it with Serve.
+func listenHTTP(addr string, h http.Handler, log *slog.Logger) (*httpServer, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen %q: %w", addr, err)
+	}
+	return &httpServer{l: l, srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}, nil
+}
+
+// Addr is the address the listener is bound to.
+func (h *httpServer) Addr() net.Addr { return h.l.Addr() }
+
+// Serve serves until Shutdown; it returns nil after Shutdown.
+func (h *httpServer) Serve() error {
+	if err := h.srv.Serve(h.l); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops the listener and waits (up to ctx) for requests in progress.
+func (h *httpServer) Shutdown(ctx context.Context) error { return h.srv.Shutdown(ctx) }
