@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	gomilter "github.com/emersion/go-milter"
@@ -220,7 +221,7 @@ func (s *session) connInfo(macros map[string]string) policy.Conn {
 			c.Name = s.cs.clientName
 		}
 	}
-	if a, err := netip.ParseAddr(addr); err == nil {
+	if a, err := netip.ParseAddr(strings.TrimPrefix(addr, "IPv6:")); err == nil {
 		c.Addr = a
 	}
 	return c

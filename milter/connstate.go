@@ -1,0 +1,113 @@
+package milter
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// connState is what edgerewrite knows of one milter connection. Apart from mu's fields it is
+// used only by the connection's goroutine: go-milter reads a packet, calls the session back
+// and writes the reply, all on one goroutine.
+type connState struct {
+	id   string
+	conn net.Conn // the MTA's connection, closed by Shutdown when its time is up
+
+	offered    uint32            // SMFIF_* actions the MTA offered in SMFIC_OPTNEG
+	clientName string            // from SMFIC_CONNECT
+	clientAddr string            // from SMFIC_CONNECT
+	connMacros map[string]string // connect and HELO stage macros, for the whole connection
+	msgMacros  map[string]string // macros of the message in progress
+	dirty      bool              // macros changed since go-milter last got them
+	lastCmd    byte              // the last command forwarded to go-milter
+
+	mailArgs []string          // ESMTP arguments of this message's SMFIC_MAIL
+	rcpts    []Rcpt            // this message's SMFIC_RCPTs with their ESMTP arguments
+	addArgs  map[string]string // SMFIR_ADDRCPT_PAR arguments the session registered, by address
+	failed   bool              // a callback panicked: the rest of the message is tempfailed
+
+	mu      sync.Mutex
+	busy    bool // inside a message: from SMFIC_MAIL to its final reply or SMFIC_ABORT
+	closing bool // Shutdown: close when not busy
+}
+
+func newConnState(id string, c net.Conn) *connState {
+	return &connState{
+		id:         id,
+		conn:       c,
+		connMacros: make(map[string]string),
+		msgMacros:  make(map[string]string),
+		addArgs:    make(map[string]string),
+		dirty:      true,
+	}
+}
+
+// beginMessage marks the connection busy; false when it is being drained (no new message).
+func (cs *connState) beginMessage() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closing {
+		return false
+	}
+	cs.busy = true
+	return true
+}
+
+// resetMessage forgets the message's ESMTP arguments, registrations and failure.
+func (cs *connState) resetMessage() {
+	cs.mailArgs = nil
+	cs.rcpts = cs.rcpts[:0]
+	clear(cs.addArgs)
+	cs.failed = false
+}
+
+// endMessage forgets the message, its macros included, and marks the connection idle.
+func (cs *connState) endMessage() {
+	cs.resetMessage()
+	clear(cs.msgMacros)
+	cs.dirty = true
+	cs.mu.Lock()
+	cs.busy = false
+	cs.mu.Unlock()
+}
+
+// drain asks the connection to close: at once when between messages (a past read deadline
+// wakes its goroutine), else after the message's final reply.
+func (cs *connState) drain() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.closing = true
+	if !cs.busy {
+		cs.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// stopping reports whether the connection must close now: drained and between messages.
+func (cs *connState) stopping() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.closing && !cs.busy
+}
+
+func (cs *connState) isClosing() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.closing
+}
+
+// rcptArgs returns the ESMTP arguments of the SMFIC_RCPT for addr now being processed.
+func (cs *connState) rcptArgs(addr string) []string {
+	for i := len(cs.rcpts) - 1; i >= 0; i-- {
+		if cs.rcpts[i].Addr == addr {
+			return cs.rcpts[i].Args
+		}
+	}
+	return nil
+}
+
+// registerAddRcpt sets the ESMTP arguments the next SMFIR_ADDRCPT of addr is sent with.
+func (cs *connState) registerAddRcpt(addr, args string) {
+	if args != "" {
+		cs.addArgs[addr] = args
+	}
+}
