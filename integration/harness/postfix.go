@@ -193,7 +193,7 @@ func (p *Postfix) startOnce() error {
 	}
 	deadline := time.Now().Add(p.opts.StartTimeout)
 	for _, l := range p.listeners {
-		if err := waitGreeting(l.addr, deadline, p.exited); err != nil {
+		if err := waitGreeting(l.addr, p.id(), deadline, p.exited); err != nil {
 			return fmt.Errorf("smtpd %q on %s: %w", l.svc.Name, l.addr, err)
 		}
 	}

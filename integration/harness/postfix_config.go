@@ -35,7 +35,9 @@ func (p *Postfix) mainCF() string {
 	line("alias_database =")
 	line("local_recipient_maps =")
 	line("biff = no")
-	line("smtpd_banner = $myhostname ESMTP edgerewrite test instance")
+	// The banner names the instance, so the start-up probe cannot mistake another instance
+	// that got the same port for this one.
+	line("smtpd_banner = $myhostname ESMTP %s", p.id())
 	// No DNS anywhere: next hops are IP literals, clients are 127.0.0.x.
 	line("smtp_dns_support_level = disabled")
 	line("smtpd_peername_lookup = no")
@@ -183,3 +185,6 @@ func writeConfFile(path, content string) error {
 	past := time.Now().Add(-10 * time.Second)
 	return os.Chtimes(path, past, past)
 }
+
+// id names the instance in its smtpd banner: the base name of its directory, unique on this host.
+func (p *Postfix) id() string { return filepath.Base(p.Dir) }

@@ -99,9 +99,10 @@ func FreePort() (int, error) {
 	return 0, errors.New("no free TCP port on 127.0.0.1 in 20000-31999 after 100 tries")
 }
 
-// waitGreeting waits until addr answers an SMTP 220 greeting, then says QUIT. It gives up at
-// deadline or as soon as exited is closed (the master died: a port was taken, or bad config).
-func waitGreeting(addr string, deadline time.Time, exited <-chan struct{}) error {
+// waitGreeting waits until addr answers an SMTP 220 greeting that names the instance id, then
+// says QUIT. It gives up at deadline or as soon as exited is closed (the master died: a port
+// was taken, or bad config).
+func waitGreeting(addr, id string, deadline time.Time, exited <-chan struct{}) error {
 	var lastErr error
 	for time.Now().Before(deadline) {
 		select {
@@ -115,7 +116,7 @@ func waitGreeting(addr string, deadline time.Time, exited <-chan struct{}) error
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
-		err = greet(c, deadline)
+		err = greet(c, id, deadline)
 		c.Close()
 		if err == nil {
 			return nil
@@ -126,15 +127,15 @@ func waitGreeting(addr string, deadline time.Time, exited <-chan struct{}) error
 	return fmt.Errorf("no SMTP greeting before the deadline: %w", lastErr)
 }
 
-func greet(c net.Conn, deadline time.Time) error {
+func greet(c net.Conn, id string, deadline time.Time) error {
 	_ = c.SetDeadline(deadline)
 	r := bufio.NewReader(c)
 	rep, err := readReply(r)
 	if err != nil {
 		return err
 	}
-	if rep.Code != 220 {
-		return fmt.Errorf("greeting %q", rep.String())
+	if rep.Code != 220 || !strings.Contains(rep.Text, id) {
+		return fmt.Errorf("greeting %q is not this instance's (%s)", rep.String(), id)
 	}
 	if _, err := c.Write([]byte("QUIT\r\n")); err != nil {
 		return err
