@@ -46,7 +46,7 @@ func ExampleStartPostfix() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(msgs[0])                                // <external@contoso.com> SIZE=.. -> <bob@example.net> ORCPT=.. NOTIFY=..
+	fmt.Println(msgs[0])                                // <john@contoso.com> SIZE=.. -> <bob@example.net> ORCPT=.. NOTIFY=..
 	fmt.Println(msgs[0].Header().Get("From"))           // as the milter left it, bytes kept
 	fmt.Println(res.QueueID, pf.Log() != "", len(msgs)) // queue ID for the log, maillog, count
 }

@@ -69,7 +69,7 @@ func TestSinkFailWithAndWaitFor(t *testing.T) {
 	}
 	env.From = "ok@example.org"
 	MustSend(t, sink.Addr(), env)
-	if msgs, err := sink.WaitFor(1, time.Second); err != nil || len(msgs) != 1 || sink.Refused() != 1 {
+	if msgs, err := sink.WaitFor(1, time.Second); err != nil || len(msgs) != 1 || sink.Count() != 1 || sink.Refused() != 1 {
 		t.Fatalf("messages %v err %v refused %d", msgs, err, sink.Refused())
 	}
 	_, err = sink.WaitFor(2, 50*time.Millisecond)
