@@ -4,7 +4,10 @@ package milter
 // big-endian length of the command byte and data, the command byte, then the data, whose
 // strings are NUL-terminated.
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"strings"
+)
 
 func appendPacket(b []byte, cmd byte, data []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(1+len(data)))
@@ -55,7 +58,8 @@ func trimBrackets(s string) string {
 }
 
 // parseEnvelope splits SMFIC_MAIL / SMFIC_RCPT data, "<addr>\0ARG\0ARG\0", into the address
-// without angle brackets and its ESMTP arguments.
+// without angle brackets (trimmed as go-milter trims what it passes to MailFrom and RcptTo, so
+// the two match) and its ESMTP arguments.
 func parseEnvelope(data []byte) (string, []string) {
 	ss := cstrings(data)
 	if len(ss) == 0 {
@@ -67,7 +71,7 @@ func parseEnvelope(data []byte) (string, []string) {
 			args = append(args, a)
 		}
 	}
-	return trimBrackets(ss[0]), args
+	return strings.Trim(ss[0], "<>"), args
 }
 
 // parseConnect returns the host name and address of SMFIC_CONNECT data: hostname\0, family
