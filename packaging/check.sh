@@ -102,6 +102,12 @@ cleanup() {
 		DEBIAN_FRONTEND=noninteractive dpkg -P edgerewrite >/dev/null 2>&1 ||
 			echo "package-check: could not purge edgerewrite; run dpkg -P edgerewrite" >&2
 	fi
+	# dpkg refuses to run at all while a stat override names a user that does not exist.
+	for path in "$CONF" /etc/edgerewrite/rules "$SOCKDIR"; do
+		if [ "$user_existed" = no ] && dpkg-statoverride --list "$path" >/dev/null 2>&1; then
+			dpkg-statoverride --remove "$path" >/dev/null 2>&1
+		fi
+	done
 	if [ "$user_existed" = no ] && getent passwd edgerewrite >/dev/null; then
 		userdel edgerewrite >/dev/null 2>&1
 	fi
@@ -210,6 +216,11 @@ if [ -d postfix-examples ] && [ -n "$(find postfix-examples -type f -print -quit
 	check "postfix-examples installed under /usr/share/doc/edgerewrite" \
 		test -d /usr/share/doc/edgerewrite/postfix-examples
 fi
+for o in "root edgerewrite 640 $CONF" "root edgerewrite 750 /etc/edgerewrite/rules" \
+	"edgerewrite postfix 750 $SOCKDIR"; do
+	check "dpkg-statoverride: $o (applied by dpkg on every upgrade)" \
+		bash -c "dpkg-statoverride --list '${o##* }' | grep -qx '$o'"
+done
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' edgerewrite)
 for f in "$CONF" /etc/edgerewrite/rules/*; do
 	if grep -q "^ $f " <<<"$conffiles"; then
@@ -306,8 +317,14 @@ fi
 
 # --- remove and purge --------------------------------------------------------------------------
 
-echo "== dpkg -r edgerewrite"
+echo "== dpkg -i again (the upgrade path: postinst configure OLD-VERSION)"
 echo "# changed by package-check" >>"$CONF"
+check "dpkg -i $DEB over the installed package" env DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB"
+check "the upgrade keeps the admin's change to $CONF" grep -q '^# changed by package-check$' "$CONF"
+owner_mode "$CONF" root:edgerewrite 640
+owner_mode /etc/edgerewrite/rules root:edgerewrite 750
+
+echo "== dpkg -r edgerewrite"
 check "dpkg -r edgerewrite" env DEBIAN_FRONTEND=noninteractive dpkg -r edgerewrite
 check "dpkg -r keeps $CONF (with the admin's change)" grep -q '^# changed by package-check$' "$CONF"
 check "dpkg -r removes /usr/sbin/edgerewrite" test ! -e /usr/sbin/edgerewrite
@@ -324,6 +341,8 @@ check "dpkg -P removes $SOCKDIR" test ! -e "$SOCKDIR"
 check "dpkg -P leaves no unit symlink or mask" bash -c \
 	"! ls /etc/systemd/system/$UNIT /etc/systemd/system/*.wants/$UNIT 2>/dev/null | grep -q ."
 check "dpkg no longer knows the package" bash -c "! dpkg-query -W edgerewrite >/dev/null 2>&1"
+check "dpkg -P removes the stat overrides postinst added" bash -c \
+	"! dpkg-statoverride --list '/etc/edgerewrite*' | grep -q . && ! dpkg-statoverride --list '$SOCKDIR' | grep -q ."
 
 # --- rpm ---------------------------------------------------------------------------------------
 
