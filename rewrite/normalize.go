@@ -48,6 +48,9 @@ func NormalizeDomain(d string) (string, error) {
 		d = strings.ToLower(d)
 		return d, checkLabels(d)
 	}
+	if !utf8.ValidString(d) {
+		return "", errors.New("domain is not UTF-8") // the profile would map the bytes to U+FFFD
+	}
 	a, err := idna.Lookup.ToASCII(d)
 	if err != nil {
 		return "", err

@@ -1,0 +1,218 @@
+package rewrite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// fileState is what the table remembers of one rule file after a successful load: how to tell
+// that it changed, and its rules in line order.
+type fileState struct {
+	stat  fileStat
+	rules []*compiled
+}
+
+// fileStat identifies one version of a file: an edit changes size, mtime or ctime; an atomic
+// save (write a new file, rename it over) or a symlink swap changes the inode.
+type fileStat struct {
+	size, mtime, ctime int64
+	dev, ino           uint64
+}
+
+func statOf(fi os.FileInfo) fileStat {
+	s := fileStat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.ctime = st.Ctim.Nano()
+		s.dev, s.ino = st.Dev, st.Ino
+	}
+	return s
+}
+
+// Load reads dir (*.rules native files and *.csv Exchange files, names starting with '.' and
+// other files ignored; symlinks followed), re-parses only the files whose size, mtime, ctime or
+// inode changed since the last successful load, validates the whole resulting rule set, and
+// applies the difference (deletes and inserts of the changed rules) in one memdb write
+// transaction. The returned Stats are those of the snapshot in service afterwards.
+//
+// On any error Load returns every error, sorted by file and line (errors.Join of *LoadError,
+// each "file:line: what is wrong: \"bad value\""), and the table keeps serving the previous
+// snapshot unchanged. A directory with no rule files while the table holds rules is an error.
+func (t *Table) Load(dir string) (Stats, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fail := func(errs []error) (Stats, error) {
+		sortErrors(errs)
+		return t.cur.Load().Stats(), errors.Join(errs...)
+	}
+	paths, err := ruleFiles(dir)
+	if err != nil {
+		return fail([]error{&LoadError{Pos: Position{File: dir}, Err: fmt.Errorf("reading the rules directory: %w", err)}})
+	}
+	var (
+		next           = make(map[string]*fileState, len(paths))
+		removed, added []*compiled
+		errs           []error
+		oldRules       int
+	)
+	for _, f := range t.files {
+		oldRules += len(f.rules)
+	}
+	if len(paths) == 0 && oldRules > 0 {
+		return fail([]error{&LoadError{Pos: Position{File: dir}, Err: fmt.Errorf("no *.rules or *.csv file in the rules directory; keeping the %d rules in service", oldRules)}})
+	}
+	var todo []*parsedFile
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, &LoadError{Pos: Position{File: p}, Err: err})
+			continue
+		}
+		st := statOf(fi)
+		if old := t.files[p]; old != nil && old.stat == st {
+			next[p] = old
+			continue
+		}
+		todo = append(todo, &parsedFile{path: p, stat: st})
+	}
+	parseFiles(todo)
+	for _, f := range todo {
+		if f.err != nil {
+			errs = append(errs, f.err)
+			continue
+		}
+		errs = append(errs, f.errs...)
+		var before []*compiled
+		if old := t.files[f.path]; old != nil {
+			before = old.rules
+		}
+		kept, rem, add := diffRules(before, f.rules)
+		removed, added = append(removed, rem...), append(added, add...)
+		next[f.path] = &fileState{stat: f.stat, rules: kept}
+	}
+	for p, f := range t.files {
+		if _, ok := next[p]; !ok {
+			removed = append(removed, f.rules...)
+		}
+	}
+	pl := t.newBatch(2 * (len(removed) + len(added)))
+	pl.queue(removed, false)
+	pl.queue(added, true)
+	pl.build()
+	if errs = append(errs, pl.errs...); len(errs) > 0 {
+		return fail(errs)
+	}
+	if err := pl.commit(t.db, t.used); err != nil {
+		return fail([]error{&LoadError{Pos: Position{File: dir}, Err: err}})
+	}
+	t.files, t.counts = next, pl.counts
+	for _, c := range removed {
+		t.kinds[c.Kind]--
+	}
+	for _, c := range added {
+		t.kinds[c.Kind]++
+	}
+	for k, n := range t.kinds {
+		if n == 0 {
+			delete(t.kinds, k)
+		}
+	}
+	snap := t.newSnapshot(len(todo))
+	t.cur.Store(snap)
+	return snap.Stats(), nil
+}
+
+// parsedFile is one rule file a load reads.
+type parsedFile struct {
+	path  string
+	stat  fileStat
+	rules []*compiled
+	errs  []error // problems of single rules
+	err   error   // the file could not be read
+}
+
+// parseFiles reads and parses files, as many at a time as there are CPUs.
+func parseFiles(files []*parsedFile) {
+	work := make(chan *parsedFile)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for f := range work {
+				f.parse()
+			}
+		})
+	}
+	for _, f := range files {
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+}
+
+func (f *parsedFile) parse() {
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		f.err = &LoadError{Pos: Position{File: f.path}, Err: err}
+		return
+	}
+	if isCSV(f.path) {
+		f.rules, f.errs = parseCSV(f.path, b)
+	} else {
+		f.rules, f.errs = parseNative(f.path, string(b))
+	}
+}
+
+// ruleFiles lists the rule files of dir, sorted by name.
+func ruleFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !(isCSV(name) || hasExt(name, ".rules")) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			continue
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// diffRules compares the rules a file had with those it has now, both in line order. kept is
+// the file's new rule list, reusing the old *compiled of every rule that did not change
+// (same line, same content); removed and added are the rest.
+func diffRules(old, cur []*compiled) (kept, removed, added []*compiled) {
+	kept = make([]*compiled, 0, len(cur))
+	i, j := 0, 0
+	for i < len(old) || j < len(cur) {
+		switch {
+		case j == len(cur) || (i < len(old) && old[i].Pos.Line < cur[j].Pos.Line):
+			removed = append(removed, old[i])
+			i++
+		case i == len(old) || cur[j].Pos.Line < old[i].Pos.Line:
+			added = append(added, cur[j])
+			kept = append(kept, cur[j])
+			j++
+		default:
+			if sameRule(&old[i].Rule, &cur[j].Rule) {
+				kept = append(kept, old[i])
+			} else {
+				removed = append(removed, old[i])
+				added = append(added, cur[j])
+				kept = append(kept, cur[j])
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return kept, removed, added
+}

@@ -1,0 +1,113 @@
+package rewrite
+
+import "strings"
+
+// matches reports whether c's key of kind k is (local, domain).
+func (c *compiled) matches(k lookupKind, local, domain string) bool {
+	switch k {
+	case outAddress, outDomain, outWildcard:
+		return c.in.domain == domain && c.in.local == local
+	default:
+		return c.ex.domain == domain && c.ex.local == local
+	}
+}
+
+// find returns the rule whose key of kind k is (local, domain), or nil.
+func (s *Snapshot) find(k lookupKind, local, domain string) *compiled {
+	if s.counts[k] == 0 {
+		return nil
+	}
+	h := keyHash(s.seed, k, local, domain)
+	n := bucketOf(k, h)
+	if !s.used.has(n) {
+		return nil
+	}
+	obj, err := s.txn.First(bucketTable, idIndex, n)
+	if err != nil || obj == nil {
+		return nil
+	}
+	for _, sl := range obj.(*bucket).slots {
+		if sl.hash == h && sl.c.matches(k, local, domain) {
+			return sl.c
+		}
+	}
+	return nil
+}
+
+// excepted reports whether domain nd (lookup form) is one of wildcard c's exceptions or under one.
+func (c *compiled) excepted(nd string) bool {
+	for _, e := range c.exc {
+		if nd == e || isSubdomain(nd, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSubdomain reports whether d is a proper subdomain of parent (both in lookup form).
+func isSubdomain(d, parent string) bool {
+	return len(d) > len(parent) && d[len(d)-len(parent)-1] == '.' && strings.HasSuffix(d, parent)
+}
+
+// Rewrite rewrites one address (no angle brackets) in direction d. ok=false: no rule matched
+// and out == addr. The null address "" never matches.
+//
+// Outbound, by the internal side: an address rule (first for the whole local part, then for
+// the part before the recipient delimiter, keeping the extension), then a domain rule, then
+// the most specific wildcard whose exceptions do not cover the domain. Inbound, by the external
+// side of bidirectional rules: address rules as above, then domain rules. Matching is
+// case-insensitive and IDNA-aware (lookupForm); what is kept (the local part, the extension)
+// keeps its bytes, and the rule's side is written as the rule wrote it.
+func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok bool) {
+	local, domain, split := splitAddress(addr)
+	if !split {
+		return addr, nil, false
+	}
+	nd, err := NormalizeDomain(domain)
+	if err != nil {
+		return addr, nil, false
+	}
+	byAddress, byDomain := outAddress, outDomain
+	if d == Inbound {
+		byAddress, byDomain = inAddress, inDomain
+	} else if d != Outbound {
+		return addr, nil, false
+	}
+	if s.counts[byAddress] > 0 {
+		c := s.find(byAddress, normalizeLocal(local), nd)
+		ext := ""
+		if c == nil {
+			var base string
+			if base, ext = extension(local, s.opts.RecipientDelimiter); base != "" {
+				c = s.find(byAddress, normalizeLocal(base), nd)
+			}
+		}
+		if c != nil {
+			target := c.External
+			if d == Inbound {
+				target = c.Internal
+			}
+			tl, td, _ := splitAddress(target)
+			return withExtension(tl, td, ext), &c.Rule, true
+		}
+	}
+	if c := s.find(byDomain, "", nd); c != nil {
+		if d == Inbound {
+			return local + "@" + c.Internal, &c.Rule, true
+		}
+		return local + "@" + c.External, &c.Rule, true
+	}
+	if d == Outbound && s.counts[outWildcard] > 0 {
+		for sfx := nd; ; {
+			if c := s.find(outWildcard, "", sfx); c != nil && !c.excepted(nd) {
+				return local + "@" + c.External, &c.Rule, true
+			}
+			i := strings.IndexByte(sfx, '.')
+			if i < 0 {
+				break
+			}
+			sfx = sfx[i+1:]
+		}
+	}
+	return addr, nil, false
+}
