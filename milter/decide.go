@@ -162,8 +162,9 @@ func rcptAddrs(rs []Rcpt) []string {
 	return addrs
 }
 
-// headerAddrs returns the addr-specs of an address-list header value (RFC 5322 §3.4); none
-// when it cannot be parsed.
+// headerAddrs returns the addr-specs of an address-list header value (RFC 5322 §3.4). A value
+// that cannot be parsed comes back whole, so tenant attribution checks it (and refuses it)
+// rather than skipping it: a malformed From must not slip another tenant's address past policy.
 func headerAddrs(value string) []string {
 	var addrs []string
 	_, err := rewrite.RewriteAddressList(value, func(addr string) (string, bool) {
@@ -171,7 +172,7 @@ func headerAddrs(value string) []string {
 		return addr, false
 	})
 	if err != nil {
-		return nil
+		return []string{strings.TrimSpace(value)}
 	}
 	return addrs
 }

@@ -110,6 +110,12 @@ func TestDecide(t *testing.T) {
 		in:          Input{Conn: connInternet, From: "s@example.net", Rcpts: []Rcpt{{Addr: "dave@fabrikam.com"}}},
 		wantVerdict: policy.Reject,
 	}, {
+		name: "outbound with an unparsable From naming another tenant: refused, not skipped",
+		snap: snap, pol: pol,
+		in: Input{Conn: connTenantA, From: "john@tenanta.contoso.com", Rcpts: []Rcpt{{Addr: "x@example.net"}},
+			Headers: []rewrite.Header{{Name: "From", Value: ` "Boss <boss@tenantb.contoso.com>`}}},
+		wantVerdict: policy.Reject,
+	}, {
 		name: "hold: no rewriting",
 		snap: snap, pol: pol,
 		in:          Input{Conn: connInternet, From: "s@example.net", Rcpts: []Rcpt{{Addr: "held@contoso.com"}}},
