@@ -261,7 +261,14 @@ if systemd_running; then
 else
 	# No systemd here: run serve as user and group edgerewrite with its supplementary group
 	# postfix (as User=, Group=, SupplementaryGroups= do) and UMask=0007, with a NOTIFY_SOCKET
-	# to receive READY=1. setpriv execs in place: $! is the daemon itself.
+	# to receive READY=1. setpriv execs in place. With strace installed, the run is traced, to
+	# check the system calls against the unit's SystemCallFilter=.
+	failures_before=$failures
+	tracer=()
+	if command -v strace >/dev/null 2>&1; then
+		tracer=(strace -f -qq -o "$tmp/strace.serve")
+	fi
+	as_unit=(setpriv --reuid=edgerewrite --regid=edgerewrite --init-groups --)
 	chmod 0711 "$tmp"
 	perl -MSocket -MIO::Socket::UNIX -e '
 		my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $ARGV[0]) or die "notify socket: $!\n";
@@ -273,14 +280,17 @@ else
 	' "$tmp/notify.sock" >"$tmp/notify.out" 2>&1 &
 	notify_pid=$!
 	for _ in $(seq 50); do [ -S "$tmp/notify.sock" ] && break; sleep 0.1; done
-	(umask 0007 && exec env NOTIFY_SOCKET="$tmp/notify.sock" setpriv --reuid=edgerewrite \
-		--regid=edgerewrite --init-groups -- /usr/sbin/edgerewrite serve -c "$CONF") \
-		>"$tmp/serve.log" 2>&1 &
+	(umask 0007 && exec env NOTIFY_SOCKET="$tmp/notify.sock" "${tracer[@]}" "${as_unit[@]}" \
+		/usr/sbin/edgerewrite serve -c "$CONF") >"$tmp/serve.log" 2>&1 &
 	serve_pid=$!
 	if wait "$notify_pid"; then
 		pass "serve sends READY=1 to \$NOTIFY_SOCKET (Type=notify)"
 	else
 		fail "serve sends READY=1 to \$NOTIFY_SOCKET within 20 s (Type=notify)"
+	fi
+	daemon_pid=$serve_pid
+	if [ ${#tracer[@]} -gt 0 ]; then
+		daemon_pid=$(pgrep -P "$serve_pid" | head -1)
 	fi
 	if [ -S "$SOCK" ]; then
 		owner_mode "$SOCK" edgerewrite:postfix 660
@@ -289,8 +299,11 @@ else
 	else
 		fail "serve creates the milter socket $SOCK"
 	fi
-	if kill -0 "$serve_pid" 2>/dev/null; then
-		kill -TERM "$serve_pid"
+	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+		kill -HUP "$daemon_pid"
+		sleep 1
+		check "serve keeps running after SIGHUP (systemctl reload)" kill -0 "$daemon_pid"
+		kill -TERM "$daemon_pid" 2>/dev/null
 		for _ in $(seq 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
 		if kill -0 "$serve_pid" 2>/dev/null; then
 			fail "serve exits within 10 s of SIGTERM"
@@ -299,7 +312,7 @@ else
 			rc=$?
 			serve_pid=
 			if [ "$rc" -eq 0 ]; then
-				pass "serve exits 0 on SIGTERM"
+				pass "serve exits 0 on SIGTERM (systemctl stop)"
 			else
 				fail "serve exits 0 on SIGTERM (exit $rc)"
 			fi
@@ -309,7 +322,20 @@ else
 		fail "serve keeps running (it exited with $?)"
 		serve_pid=
 	fi
-	if [ -s "$tmp/serve.log" ] && [ "$failures" -gt 0 ]; then
+	if [ ${#tracer[@]} -gt 0 ]; then
+		# ExecStartPre= runs check under the same filter.
+		strace -f -qq -o "$tmp/strace.check" "${as_unit[@]}" /usr/sbin/edgerewrite check -c "$CONF" \
+			>/dev/null 2>&1
+		if denied=$(perl packaging/check-syscalls.pl /lib/systemd/system/$UNIT /usr/sbin/edgerewrite \
+			"$tmp/strace.serve" "$tmp/strace.check" 2>&1) && [ -z "$denied" ]; then
+			pass "every system call of serve (start, SIGHUP, SIGTERM) and check is in the unit's SystemCallFilter="
+		else
+			fail "system calls outside the unit's SystemCallFilter= (they would fail with EPERM): $denied"
+		fi
+	else
+		info "SKIP: strace is not installed; system calls not compared with SystemCallFilter="
+	fi
+	if [ -s "$tmp/serve.log" ] && [ "$failures" -gt "$failures_before" ]; then
 		echo "      serve's log:"
 		sed 's/^/      /' "$tmp/serve.log" | tail -20
 	fi
