@@ -1,0 +1,192 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/edgerewrite/edgerewrite/milter"
+	"github.com/edgerewrite/edgerewrite/rewrite"
+)
+
+func checkFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
+	cfgPath := fs.String("c", milter.DefaultConfigPath, "the config `file`")
+	return func(stdout, stderr io.Writer) int { return check(*cfgPath, stdout, stderr) }
+}
+
+// check validates the config and every rule file, like `postfix check`: a summary on stdout,
+// each problem on stderr as file:line, exit 1 when there is any.
+func check(cfgPath string, stdout, stderr io.Writer) int {
+	var problems []error
+	cfg, err := milter.LoadConfig(cfgPath)
+	problems = append(problems, flatten(err)...)
+	if cfg == nil {
+		return report(stdout, stderr, problems)
+	}
+	problems = append(problems, flatten(cfg.CheckHost())...)
+	printConfig(stdout, cfg)
+
+	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})
+	start := time.Now()
+	stats, err := table.Load(cfg.RulesDir)
+	if err != nil {
+		problems = append(problems, flatten(err)...)
+	} else {
+		printRules(stdout, cfg.RulesDir, stats, time.Since(start))
+	}
+	if p := cfg.Policy(); p != nil {
+		for _, w := range p.Warnings() {
+			fmt.Fprintf(stdout, "warning: %s\n", w)
+		}
+	}
+	return report(stdout, stderr, problems)
+}
+
+// report prints every problem (one per line) and the verdict line, and returns the exit code.
+func report(stdout, stderr io.Writer, problems []error) int {
+	for _, p := range problems {
+		fmt.Fprintln(stderr, p)
+	}
+	switch len(problems) {
+	case 0:
+		fmt.Fprintln(stdout, "edgerewrite check: OK")
+		return exitOK
+	case 1:
+		fmt.Fprintln(stderr, "edgerewrite check: 1 problem")
+	default:
+		fmt.Fprintf(stderr, "edgerewrite check: %d problems\n", len(problems))
+	}
+	return exitProblem
+}
+
+func printConfig(w io.Writer, cfg *milter.Config) {
+	fmt.Fprintf(w, "config %s\n", cfg.Path())
+	listen := cfg.Listen
+	if strings.HasPrefix(listen, "unix:") {
+		group := cfg.SocketGroup
+		if group == "" {
+			group = milter.DefaultSocketGroup + " if it exists"
+		}
+		listen += fmt.Sprintf(" (mode %s, group %s)", cfg.SocketMode, group)
+	}
+	metrics := cfg.MetricsListen
+	if metrics == "" {
+		metrics = "off"
+	}
+	fmt.Fprintf(w, "  listen %s\n  metrics and /healthz %s\n", listen, metrics)
+	fmt.Fprintf(w, "  recipient_delimiter %q, rewrite_outbound_to_cc %t, observe %t\n",
+		cfg.Delimiter(), cfg.OutboundToCc(), cfg.Observe)
+	fmt.Fprintf(w, "  log %s at %s\n", cfg.LogFormat, cfg.LogLevel)
+
+	list := func(what string, names []string) {
+		if len(names) == 0 {
+			fmt.Fprintf(w, "  %s: none\n", what)
+			return
+		}
+		fmt.Fprintf(w, "  %s (%d): %s\n", what, len(names), strings.Join(names, ", "))
+	}
+	var names []string
+	for _, c := range cfg.Connectors {
+		n := c.Name + " -> tenant " + c.Tenant
+		if c.Observe {
+			n += " (observe)"
+		}
+		names = append(names, n)
+	}
+	list("connectors", names)
+	names = nil
+	for _, t := range cfg.Tenants {
+		names = append(names, t.Name+" ["+strings.Join(t.SenderDomains, " ")+"]")
+	}
+	list("tenants", names)
+	names = nil
+	for _, d := range cfg.Domains {
+		u := d.Unresolved
+		if u == "" {
+			u = "reject"
+		}
+		if d.RouteTo != "" {
+			u += " to " + d.RouteTo
+		}
+		names = append(names, d.Name+" unresolved "+u)
+	}
+	list("shared domains", names)
+	names = nil
+	for _, c := range cfg.Cutovers {
+		n := c.Match + " " + c.Action
+		if !c.Start.IsZero() || !c.End.IsZero() {
+			n += fmt.Sprintf(" [%s, %s)", timeOrOpen(c.Start), timeOrOpen(c.End))
+		}
+		names = append(names, n)
+	}
+	list("cutovers", names)
+	if len(cfg.Organization.Domains) > 0 {
+		fmt.Fprintf(w, "  organization domains: %s\n", strings.Join(cfg.Organization.Domains, ", "))
+	}
+	if len(cfg.Organization.PilotSenders) > 0 {
+		fmt.Fprintf(w, "  pilot senders: %s\n", strings.Join(cfg.Organization.PilotSenders, ", "))
+	}
+}
+
+func timeOrOpen(t time.Time) string {
+	if t.IsZero() {
+		return "open"
+	}
+	return t.Format(time.RFC3339)
+}
+
+func printRules(w io.Writer, dir string, s rewrite.Stats, took time.Duration) {
+	fmt.Fprintf(w, "rules %s: %s in %s (loaded in %.3fs)\n", dir, plural(s.Rules, "rule"), plural(len(s.ByFile), "file"), took.Seconds())
+	var kinds []string
+	for _, k := range []rewrite.Kind{rewrite.KindAddress, rewrite.KindDomain, rewrite.KindWildcard} {
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, s.ByKind[k]))
+	}
+	fmt.Fprintf(w, "  by kind: %s\n", strings.Join(kinds, ", "))
+	for _, f := range slices.Sorted(maps.Keys(s.ByFile)) {
+		name, err := filepath.Rel(dir, f)
+		if err != nil {
+			name = f
+		}
+		fmt.Fprintf(w, "  %-40s %d\n", name, s.ByFile[f])
+	}
+	if s.Rules == 0 {
+		fmt.Fprintln(w, "warning: no rules: nothing will be rewritten")
+	}
+}
+
+// plural is "1 rule", "2 rules".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// flatten splits an errors.Join result (and nested ones) into its parts.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	parts := j.Unwrap()
+	msgs := make([]string, len(parts))
+	for i, e := range parts {
+		msgs[i] = e.Error()
+	}
+	if strings.Join(msgs, "\n") != err.Error() { // not a join: one error wrapping several
+		return []error{err}
+	}
+	var out []error
+	for _, e := range parts {
+		out = append(out, flatten(e)...)
+	}
+	return out
+}

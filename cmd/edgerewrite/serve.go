@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+
+	"github.com/edgerewrite/edgerewrite/milter"
+)
+
+func serveFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
+	cfgPath := fs.String("c", milter.DefaultConfigPath, "the config `file`")
+	return func(_, stderr io.Writer) int {
+		// SIGTERM (systemctl stop) and SIGINT drain and exit 0; Run handles SIGHUP itself.
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		err := milter.Run(ctx, milter.RunOptions{ConfigPath: *cfgPath, LogOutput: stderr, Version: version})
+		if err != nil {
+			for _, p := range flatten(err) {
+				fmt.Fprintln(stderr, p)
+			}
+			fmt.Fprintln(stderr, "edgerewrite serve: exiting on the error above")
+			return exitProblem
+		}
+		return exitOK
+	}
+}
