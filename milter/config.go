@@ -83,22 +83,21 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 var ErrUnknownKey = errors.New("unknown key")
 
 // LoadConfig reads, decodes and validates the config file at path, including the policy
-// (policy.New). The error joins every problem found (each a *ConfigError naming file:line);
-// a config with any problem is never returned.
+// (policy.New). The error joins every problem found (each a *ConfigError naming file:line).
+// See ParseConfig for what is returned with an error.
 func LoadConfig(path string) (*Config, error) {
 	doc, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, &ConfigError{File: path, Err: fmt.Errorf("reading config: %w", err)}
 	}
-	cfg, err := ParseConfig(path, doc)
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return ParseConfig(path, doc)
 }
 
 // ParseConfig decodes and validates a config document; name is the file it came from (for
-// error messages and for resolving a relative rules_dir).
+// error messages and for resolving a relative rules_dir). When the document decodes but does
+// not validate, the config comes back with the error, so that `check` can go on to check the
+// rules; its Policy may be nil, and it must never be served. A document that does not decode
+// returns a nil config.
 func ParseConfig(name string, doc []byte) (*Config, error) {
 	cfg := &Config{
 		Listen:        DefaultListen,
@@ -126,7 +125,7 @@ func ParseConfig(name string, doc []byte) (*Config, error) {
 	}
 	cfg.lines = keyLines(doc)
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		return cfg, err
 	}
 	return cfg, nil
 }
