@@ -58,3 +58,20 @@ func BenchmarkRewriteAddressList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkComputeSnapshot is BenchmarkCompute over the real rule table.
+func BenchmarkComputeSnapshot(b *testing.B) {
+	tab := NewTable(Options{RecipientDelimiter: "+"})
+	if _, err := tab.Load("testdata/header/rules"); err != nil {
+		b.Fatal(err)
+	}
+	snap := tab.Snapshot()
+	m := typicalMessage()
+	o := PlanOptions{Sender: true, OutboundToCc: true, Recipients: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := Compute(snap, o, m); len(p.Headers) != 4 {
+			b.Fatalf("%d header changes, want 4", len(p.Headers))
+		}
+	}
+}

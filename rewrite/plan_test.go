@@ -381,3 +381,46 @@ func TestComputeNoAllocWithoutRewrites(t *testing.T) {
 		t.Errorf("Compute with nothing to rewrite: %v allocations, want 0", n)
 	}
 }
+
+// TestComputeWithSnapshot runs Compute over the real rule table.
+func TestComputeWithSnapshot(t *testing.T) {
+	tab := NewTable(Options{RecipientDelimiter: "+"})
+	if _, err := tab.Load("testdata/header/rules"); err != nil {
+		t.Fatal(err)
+	}
+	m := Message{
+		From:  "John+tag@TENANTA.contoso.com",
+		Rcpts: []string{"jane@contoso.com", "bob@contoso.com", "Jane@Contoso.com", "ed@example.org"},
+		Headers: hdrs(
+			"Received: from tenanta.contoso.com",
+			`From: "Smith, John" <John+tag@TENANTA.contoso.com>`,
+			"To: Jane <jane@contoso.com>, a@eu.fabrikam.example,\r\n x@legal.fabrikam.example",
+			"Cc: =?utf-8?q?B=C3=BCcher?= <info@xn--bcher-kva.example>, bob@tenantb.contoso.com",
+		),
+	}
+	p := Compute(tab.Snapshot(), PlanOptions{Sender: true, OutboundToCc: true, Recipients: true}, m)
+	var got []string
+	for _, c := range p.Changes() {
+		got = append(got, c.Field+":"+c.Old+"->"+c.New+" "+c.Rule.Pos.String())
+	}
+	const f = "testdata/header/rules/plan.rules"
+	want := []string{
+		"mail-from:John+tag@TENANTA.contoso.com->John+tag@contoso.com " + f + ":2",
+		"rcpt:jane@contoso.com->jane@tenantb.contoso.com " + f + ":4",
+		"rcpt:bob@contoso.com->bob@tenanta.contoso.com " + f + ":2",
+		"rcpt:Jane@Contoso.com->jane@tenantb.contoso.com " + f + ":4",
+		"From:John+tag@TENANTA.contoso.com->John+tag@contoso.com " + f + ":2",
+		"To:a@eu.fabrikam.example->a@fabrikam.example " + f + ":5",
+		"Cc:info@xn--bcher-kva.example->info@books.example " + f + ":6",
+		"Cc:bob@tenantb.contoso.com->bob@contoso.com " + f + ":3",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Changes():\n got  %q\n want %q", got, want)
+	}
+	if len(p.Rcpts) != 3 || !p.Rcpts[2].Duplicate || p.Rcpts[0].Duplicate || p.Rcpts[1].Duplicate {
+		t.Errorf("Rcpts = %+v, want the second jane a duplicate", p.Rcpts)
+	}
+	if len(p.Headers) != 3 || p.Headers[1].New != " Jane <jane@contoso.com>, a@fabrikam.example,\r\n x@legal.fabrikam.example" {
+		t.Errorf("Headers = %+v", p.Headers)
+	}
+}
