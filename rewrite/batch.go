@@ -17,6 +17,7 @@ import (
 type batch struct {
 	read    *memdb.Txn
 	seed    maphash.Seed
+	ids     *bucketIDs
 	empty   bool // the committed table has no rules: no bucket to read
 	ops     []op
 	counts  [numLookupKinds]int
@@ -40,7 +41,7 @@ type pending struct {
 
 // newBatch starts a batch for at most keys ops.
 func (t *Table) newBatch(keys int) *batch {
-	b := &batch{read: t.db.Txn(false), seed: t.seed, counts: t.counts, empty: true, ops: make([]op, 0, keys)}
+	b := &batch{read: t.db.Txn(false), seed: t.seed, ids: t.ids, counts: t.counts, empty: true, ops: make([]op, 0, keys)}
 	for _, n := range t.counts {
 		if n > 0 {
 			b.empty = false
@@ -108,7 +109,7 @@ func (b *batch) build() {
 		k := lookupKind(group[0].id >> 16)
 		var old []slot
 		if !b.empty {
-			if obj, _ := b.read.First(bucketTable, idIndex, group[0].id); obj != nil {
+			if obj, _ := b.read.First(bucketTable, idIndex, &b.ids[group[0].id]); obj != nil {
 				old = obj.(*bucket).slots
 			}
 		}
@@ -143,7 +144,7 @@ func (b *batch) build() {
 			b.counts[k]++
 		}
 		if len(slots) > 0 || old != nil {
-			b.buckets = append(b.buckets, pending{n: group[0].id, b: &bucket{id: bucketKey(group[0].id), slots: slots}, existed: old != nil})
+			b.buckets = append(b.buckets, pending{n: group[0].id, b: &bucket{id: b.ids[group[0].id][:], slots: slots}, existed: old != nil})
 		}
 	}
 	for _, c := range collisions {

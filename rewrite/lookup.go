@@ -22,7 +22,7 @@ func (s *Snapshot) find(k lookupKind, local, domain string) *compiled {
 	if !s.used.has(n) {
 		return nil
 	}
-	obj, err := s.txn.First(bucketTable, idIndex, n)
+	obj, err := s.txn.First(bucketTable, idIndex, &s.ids[n])
 	if err != nil || obj == nil {
 		return nil
 	}
@@ -86,6 +86,9 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 			target := c.External
 			if d == Inbound {
 				target = c.Internal
+			}
+			if ext == "" {
+				return target, &c.Rule, true
 			}
 			tl, td, _ := splitAddress(target)
 			return withExtension(tl, td, ext), &c.Rule, true

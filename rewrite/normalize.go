@@ -41,12 +41,11 @@ func NormalizeDomain(d string) (string, error) {
 	if d == "" {
 		return "", errEmptyDomain
 	}
-	switch asciiDomainClass(d) {
+	switch asciiDomainClass(d) { // lengths checked there
 	case ldhLower:
-		return d, checkLabels(d)
+		return d, nil
 	case ldhUpper:
-		d = strings.ToLower(d)
-		return d, checkLabels(d)
+		return strings.ToLower(d), nil
 	}
 	if !utf8.ValidString(d) {
 		return "", errors.New("domain is not UTF-8") // the profile would map the bytes to U+FFFD
@@ -76,14 +75,18 @@ const (
 // asciiDomainClass tells whether d can skip the IDNA profile: only letters, digits, hyphen and
 // dot, no label that IDNA would treat specially ("xn--" A-labels are verified by the profile,
 // and "ab--" labels are rejected by it: UTS #46 CheckHyphens), no hyphen at a label's start or
-// end. For such names the profile's answer is the lower-cased name, so we compute that directly.
+// end, and the DNS lengths (checkLabels) kept. For such names the profile's answer is the
+// lower-cased name, so we compute that directly.
 func asciiDomainClass(d string) domainClass {
+	if len(d) > maxDomainLen {
+		return other
+	}
 	class := ldhLower
 	start := 0
 	for i := 0; i <= len(d); i++ {
 		if i == len(d) || d[i] == '.' {
 			l := d[start:i]
-			if l == "" || l[0] == '-' || l[len(l)-1] == '-' || (len(l) >= 4 && l[2] == '-' && l[3] == '-') {
+			if l == "" || len(l) > maxLabelLen || l[0] == '-' || l[len(l)-1] == '-' || (len(l) >= 4 && l[2] == '-' && l[3] == '-') {
 				return other
 			}
 			start = i + 1
