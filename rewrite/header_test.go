@@ -190,7 +190,7 @@ func TestRewriteAddressList(t *testing.T) {
 	}
 }
 
-func TestFormatAddrSpec(t *testing.T) {
+func TestHeaderFormatAddrSpec(t *testing.T) {
 	for _, c := range []struct{ in, want, err string }{
 		{in: "john@contoso.com", want: "john@contoso.com"},
 		{in: "jörg@bücher.example", want: "jörg@bücher.example"},
@@ -306,7 +306,7 @@ func FuzzRewriteAddressList(f *testing.F) {
 	})
 }
 
-func TestIsAtext6532(t *testing.T) {
+func TestHeaderIsAtext6532(t *testing.T) {
 	for c := 0; c < 256; c++ {
 		want := c >= 0x80 || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			strings.IndexByte("!#$%&'*+-/=?^_`{|}~", byte(c)) >= 0
