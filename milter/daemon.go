@@ -59,9 +59,13 @@ func Run(ctx context.Context, o RunOptions) error {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = DefaultDrainTimeout
 	}
+	// Take SIGHUP from the start: its default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	doc, err := os.ReadFile(o.ConfigPath)
 	if err != nil {
-		return fmt.Errorf("reading config: %w", err)
+		return &ConfigError{File: o.ConfigPath, Err: fmt.Errorf("reading config: %w", err)}
 	}
 	cfg, err := ParseConfig(o.ConfigPath, doc)
 	if err != nil {
@@ -163,10 +167,6 @@ func Run(ctx context.Context, o RunOptions) error {
 			errc <- err
 		}
 	}()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
 	notify("READY=1\n" + status())
 	log.Info("serving", "milter", ml.Addr().String(), "metrics", addrString(metricsAddr))
 	if o.Ready != nil {

@@ -49,9 +49,7 @@ type reloadEnv struct {
 
 const testConfig = "listen = \"inet:127.0.0.1:0\"\nmetrics_listen = \"\"\nrules_dir = \"rules\"\n"
 
-// newReloadEnv writes the config and the rule files (name -> content; "" makes none) and
-// starts watching. layout "configmap" lays the rules directory out as Kubernetes mounts a
-// ConfigMap: files are symlinks through ..data to a timestamped directory.
+// newReloadEnv writes the config and the rule files (name -> content) and starts watching.
 func newReloadEnv(t *testing.T, files map[string]string) *reloadEnv {
 	t.Helper()
 	e := &reloadEnv{dir: t.TempDir(), log: &logSink{}}
@@ -400,4 +398,40 @@ func TestReloadRestartOnlySettings(t *testing.T) {
 	if !strings.Contains(e.log.String(), "takes effect at the next restart") {
 		t.Errorf("no restart notice in the log:\n%s", e.log.String())
 	}
+}
+
+// A rules directory that is itself a symlink swapped to a new directory (a deploy that
+// unpacks each release beside the last): the swap is seen, and so are later edits in the new
+// directory.
+func TestReloadRulesDirSymlinkSwap(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []string{"rules.v1", "rules.v2"} {
+		if err := os.Mkdir(filepath.Join(dir, v), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeTestFile(t, filepath.Join(dir, "rules.v1", "a.rules"), ruleJohn)
+	writeTestFile(t, filepath.Join(dir, "rules.v2", "a.rules"), "john@tenanta.contoso.com johnny@contoso.com\n")
+	if err := os.Symlink("rules.v1", filepath.Join(dir, "rules")); err != nil {
+		t.Fatal(err)
+	}
+	e := &reloadEnv{dir: dir, cfgPath: filepath.Join(dir, "edgerewrite.toml"), rulesDir: filepath.Join(dir, "rules"), log: &logSink{}}
+	writeTestFile(t, e.cfgPath, testConfig)
+	e.start(t)
+	if got := e.rewriteOut("john@tenanta.contoso.com"); got != "john@contoso.com" {
+		t.Fatalf("initial rules: %q", got)
+	}
+	if err := os.Symlink("rules.v2", filepath.Join(dir, "rules.tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "rules.tmp"), filepath.Join(dir, "rules")); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "swapped rules directory", time.Second, func() bool {
+		return e.rewriteOut("john@tenanta.contoso.com") == "johnny@contoso.com"
+	})
+	writeTestFile(t, filepath.Join(dir, "rules.v2", "b.rules"), ruleMary)
+	pollUntil(t, "edit in the new rules directory", time.Second, func() bool {
+		return e.rewriteOut("mary@tenanta.contoso.com") == "mary@contoso.com"
+	})
 }
