@@ -26,7 +26,7 @@ func check(cfgPath string, stdout, stderr io.Writer) int {
 	cfg, err := milter.LoadConfig(cfgPath)
 	problems = append(problems, flatten(err)...)
 	if cfg == nil {
-		return report(stdout, stderr, problems)
+		return report("edgerewrite check", stdout, stderr, problems)
 	}
 	problems = append(problems, flatten(cfg.CheckHost())...)
 	printConfig(stdout, cfg)
@@ -44,22 +44,23 @@ func check(cfgPath string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "warning: %s\n", w)
 		}
 	}
-	return report(stdout, stderr, problems)
+	return report("edgerewrite check", stdout, stderr, problems)
 }
 
-// report prints every problem (one per line) and the verdict line, and returns the exit code.
-func report(stdout, stderr io.Writer, problems []error) int {
+// report prints every problem (one per line) and the verdict line of cmd, and returns the
+// exit code.
+func report(cmd string, stdout, stderr io.Writer, problems []error) int {
 	for _, p := range problems {
 		fmt.Fprintln(stderr, p)
 	}
 	switch len(problems) {
 	case 0:
-		fmt.Fprintln(stdout, "edgerewrite check: OK")
+		fmt.Fprintln(stdout, cmd+": OK")
 		return exitOK
 	case 1:
-		fmt.Fprintln(stderr, "edgerewrite check: 1 problem")
+		fmt.Fprintln(stderr, cmd+": 1 problem")
 	default:
-		fmt.Fprintf(stderr, "edgerewrite check: %d problems\n", len(problems))
+		fmt.Fprintf(stderr, "%s: %d problems\n", cmd, len(problems))
 	}
 	return exitProblem
 }
