@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/edgerewrite/edgerewrite/integration/harness"
+)
+
+// daemonPolicy makes 127.0.0.0/8 tenant A's connector, so every benchmark message is
+// outbound: envelope sender, From and Reply-To internal -> external, To/Cc internal ->
+// external (rewrite_outbound_to_cc, on by default), envelope recipients external -> internal
+// (hairpin). That is every address of the message, as the canonical maps of (b) do.
+const daemonPolicy = `
+[organization]
+domains = ["contoso.com", "tenanta.contoso.com"]
+
+[[connector]]
+name = "bench"
+tenant = "tenant-a"
+networks = ["127.0.0.0/8"]
+
+[[tenant]]
+name = "tenant-a"
+sender_domains = ["tenanta.contoso.com"]
+`
+
+// startDaemon writes dir/edgerewrite.toml (milter on the unix socket dir/edgerewrite.sock, as
+// packaged, rules from rulesDir) and starts `bin serve -c` on it.
+func startDaemon(bin, dir, rulesDir, logLevel string) (*harness.Edgerewrite, error) {
+	path := filepath.Join(dir, "edgerewrite.toml")
+	_, err := harness.WriteDaemonConfig(path, harness.DaemonConfig{
+		Listen:   "unix:" + filepath.Join(dir, "edgerewrite.sock"),
+		RulesDir: rulesDir,
+		LogLevel: logLevel,
+		Extra:    daemonPolicy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d, err := harness.StartEdgerewrite(bin, path)
+	if err != nil {
+		return nil, fmt.Errorf("start edgerewrite: %w", err)
+	}
+	return d, nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// logCounts is what a stretch of a Postfix instance's mail log says about a run.
+type logCounts struct {
+	Sent, Deferred, Bounced int // delivery attempts per recipient (status=...)
+	// Rejected counts smtpd/cleanup rejects, milter ones included (NOQUEUE: reject,
+	// milter-reject, ...).
+	Rejected int
+	// Problems are the first few warning/error/fatal lines, and every line naming a milter
+	// problem, for the report.
+	Problems     []string
+	ProblemCount int
+}
+
+const maxProblems = 5
+
+// ok reports whether the log shows want successful deliveries and nothing else worth a look.
+func (c logCounts) ok(want int) bool {
+	return c.Sent == want && c.Deferred == 0 && c.Bounced == 0 && c.Rejected == 0 && c.ProblemCount == 0
+}
+
+func (c logCounts) String() string {
+	s := fmt.Sprintf("sent=%d deferred=%d bounced=%d rejected=%d problems=%d", c.Sent, c.Deferred, c.Bounced, c.Rejected, c.ProblemCount)
+	if len(c.Problems) > 0 {
+		s += ", first: " + strings.Join(c.Problems, " | ")
+	}
+	return s
+}
+
+// readLog counts the lines of path from byte offset on and returns the offset of its end.
+// Only whole lines are read: a line postlogd is still writing waits for the next call.
+func readLog(path string, offset int64) (logCounts, int64, error) {
+	var c logCounts
+	f, err := os.Open(path)
+	if err != nil {
+		return c, offset, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return c, offset, err
+	}
+	br := bufio.NewReaderSize(f, 1<<16)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil { // io.EOF with a partial line or none: stop before it
+			if err == io.EOF {
+				return c, offset, nil
+			}
+			return c, offset, err
+		}
+		offset += int64(len(line))
+		c.add(strings.TrimSuffix(line, "\n"))
+	}
+}
+
+// add counts one log line.
+func (c *logCounts) add(line string) {
+	switch {
+	case strings.Contains(line, " status=sent "):
+		c.Sent++
+		return
+	case strings.Contains(line, " status=deferred "):
+		c.Deferred++
+	case strings.Contains(line, " status=bounced "):
+		c.Bounced++
+	case strings.Contains(line, "reject:") || strings.Contains(line, "milter-reject") ||
+		strings.Contains(line, "milter-discard") || strings.Contains(line, "milter-hold"):
+		c.Rejected++
+	case strings.Contains(line, "warning:") || strings.Contains(line, "error:") ||
+		strings.Contains(line, "fatal:") || strings.Contains(line, "panic:") ||
+		strings.Contains(line, "milter"):
+	default:
+		return
+	}
+	c.ProblemCount++
+	if len(c.Problems) < maxProblems {
+		c.Problems = append(c.Problems, line)
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Tests of the driver's parts that need no Postfix.
+
+func TestMessageSize(t *testing.T) {
+	for _, v := range []messageVariant{toCcInternal, toCcExternal} {
+		text := messageText(v)
+		wire := len(strings.ReplaceAll(text, "\n", "\r\n"))
+		if wire != messageSize {
+			t.Errorf("variant %d: %d bytes on the wire, want %d", v, wire, messageSize)
+		}
+		if strings.Contains(text, "\n.") {
+			t.Errorf("variant %d: a line starts with a dot", v)
+		}
+	}
+}
+
+func TestCheckDump(t *testing.T) {
+	cfg := map[string]configuration{}
+	for _, c := range allConfigurations {
+		cfg[c.Key] = c
+	}
+	tests := []struct {
+		dump, config string
+		wantErr      string // "" = passes
+	}{
+		{"a.txt", "a", ""},
+		{"b.txt", "b", ""},
+		{"c.txt", "c", ""},
+		{"d.txt", "d", ""},
+		{"d.txt", "c", "envelope sender"},         // nothing rewritten where (c) must rewrite
+		{"b.txt", "c", "To"},                      // canonical maps rewrite To/Cc the other way
+		{"c.txt", "a", "envelope recipient"},      // rewritten where (a) must not
+		{"a.txt", "b", `envelope sender "<7user`}, // the message names the bad value
+	}
+	for _, tt := range tests {
+		t.Run(tt.dump+"/"+tt.config, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", "dump", tt.dump))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = checkDump(raw, cfg[tt.config].expected())
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("no error, want one containing %q", tt.wantErr)
+			case tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr):
+				t.Fatalf("error %q does not contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestReadLog(t *testing.T) {
+	tests := []struct {
+		file                             string
+		sent, deferred, rejected, issues int
+		ok                               bool
+	}{
+		{"clean.log", 9, 0, 0, 0, true},
+		// The last line has no line end yet: not read.
+		{"problems.log", 3, 1, 1, 3, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join("testdata", "maillog", tt.file)
+			c, off, err := readLog(path, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Sent != tt.sent || c.Deferred != tt.deferred || c.Rejected != tt.rejected || c.ProblemCount != tt.issues {
+				t.Errorf("counts %s, want sent=%d deferred=%d rejected=%d problems=%d", c, tt.sent, tt.deferred, tt.rejected, tt.issues)
+			}
+			if c.ok(tt.sent) != tt.ok {
+				t.Errorf("ok(%d) = %v, want %v", tt.sent, !tt.ok, tt.ok)
+			}
+			raw, _ := os.ReadFile(path)
+			if i := strings.LastIndexByte(string(raw), '\n'); off != int64(i+1) {
+				t.Errorf("offset %d, want %d (after the last whole line)", off, i+1)
+			}
+			again, off2, _ := readLog(path, off)
+			if again.Sent != 0 || off2 != off {
+				t.Errorf("reading again from %d: %s, offset %d", off, again, off2)
+			}
+		})
+	}
+}
+
+func TestParseGoBench(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "gobench", "output.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := goBench{Results: parseGoBench(string(raw))}
+	tests := []struct {
+		bench, unit string
+		want        float64
+	}{
+		{"BenchmarkLoad/rules=1000000", "MiB-heap", 812.5},
+		{"BenchmarkLoad/rules=1000000", "ns/op", 3812345678},
+		{"BenchmarkEdit", "ns/op", 61234567},
+		{"BenchmarkLookup/exact/rules=1000", "ns/op", 789},
+		{"BenchmarkLookup/exact/rules=1000000", "allocs/op", 5},
+		{"BenchmarkSession", "B/op", 23456},
+	}
+	for _, tt := range tests {
+		if got := g.Results[tt.bench][tt.unit]; got != tt.want {
+			t.Errorf("%s %s = %v, want %v", tt.bench, tt.unit, got, tt.want)
+		}
+	}
+	load := keyFigure{Bench: "BenchmarkLoad/rules=1000000", Unit: "ns/op", Scale: 1e9}
+	if v, ok := load.value(g); !ok || math.Abs(v-3.812345678) > 1e-9 {
+		t.Errorf("load key figure = %v, %v", v, ok)
+	}
+	if _, ok := (keyFigure{Bench: "BenchmarkNone", Unit: "ns/op", Scale: 1}).value(g); ok {
+		t.Error("a missing benchmark has a value")
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	d, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d < 0 || d > time.Hour {
+		t.Errorf("own CPU time %v", d)
+	}
+	if _, err := procCPU(-1); err == nil {
+		t.Error("no error for pid -1")
+	}
+	m, err := readMachineCPU()
+	if err != nil || m.total <= 0 || m.busy > m.total {
+		t.Errorf("machine CPU %+v, %v", m, err)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	cfg := map[string]configuration{}
+	for _, c := range allConfigurations {
+		cfg[c.Key] = c
+	}
+	conn := allModes[0]
+	rates := [][4]float64{ // per round: a, b, c, d
+		{200, 180, 171, 180},
+		{100, 90, 81, 90}, // a slow round: ratios stay
+		{210, 190, 190, 190},
+	}
+	var rs []runResult
+	for round, r := range rates {
+		for i, k := range []string{"a", "b", "c", "d"} {
+			rs = append(rs, runResult{Round: round, Config: cfg[k], Mode: conn, Messages: 100, Rate: r[i], MilterCPU: 50 * time.Millisecond})
+		}
+	}
+	rs = append(rs, runResult{Round: 3, Config: cfg["c"], Mode: conn, Messages: 100, Err: errors.New("lost")})
+	s := summarize(rs)
+	if c := s.cells["conn/c"]; c.Rate != 171 || c.OK != 3 || c.Failed != 1 || c.MilterCPU != 0.5 {
+		t.Errorf("cell c = %+v", c)
+	}
+	if v, _ := s.ratio(conn, "b"); math.Abs(v-0.95) > 1e-9 {
+		t.Errorf("(c)/(b) = %v, want 0.95 (median of per-round ratios)", v)
+	}
+	if _, ok := s.ratio(allModes[1], "b"); ok {
+		t.Error("a ratio for a mode that did not run")
+	}
+}
+
+func TestParseConfigurations(t *testing.T) {
+	tests := []struct {
+		in   string
+		keys string
+		err  bool
+	}{
+		{"a,b,c,d", "abcd", false},
+		{"c, a", "ca", false},
+		{"a,a", "a", false},
+		{"e", "", true},
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		cs, err := parseConfigurations(tt.in)
+		if (err != nil) != tt.err {
+			t.Errorf("%q: error %v, want error %v", tt.in, err, tt.err)
+			continue
+		}
+		var keys string
+		for _, c := range cs {
+			keys += c.Key
+		}
+		if keys != tt.keys {
+			t.Errorf("%q: %q, want %q", tt.in, keys, tt.keys)
+		}
+	}
+}
