@@ -3,6 +3,7 @@ package rewrite
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -52,7 +53,7 @@ func (t *Table) Load(dir string) (Stats, error) {
 	}
 	paths, err := ruleFiles(dir)
 	if err != nil {
-		return fail([]error{&LoadError{Pos: Position{File: dir}, Err: fmt.Errorf("reading the rules directory: %w", err)}})
+		return fail([]error{fileError(dir, "reading the rules directory", err)})
 	}
 	var (
 		next           = make(map[string]*fileState, len(paths))
@@ -70,7 +71,7 @@ func (t *Table) Load(dir string) (Stats, error) {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, &LoadError{Pos: Position{File: p}, Err: err})
+			errs = append(errs, fileError(p, "reading the rule file", err))
 			continue
 		}
 		st := statOf(fi)
@@ -157,7 +158,7 @@ func parseFiles(files []*parsedFile) {
 func (f *parsedFile) parse() {
 	b, err := os.ReadFile(f.path)
 	if err != nil {
-		f.err = &LoadError{Pos: Position{File: f.path}, Err: err}
+		f.err = fileError(f.path, "reading the rule file", err)
 		return
 	}
 	if isCSV(f.path) {
@@ -165,6 +166,16 @@ func (f *parsedFile) parse() {
 	} else {
 		f.rules, f.errs = parseNative(f.path, string(b))
 	}
+}
+
+// fileError is a *LoadError for a file or directory that cannot be read, without repeating
+// its path: "/etc/edgerewrite/rules/a.rules: reading the rule file: permission denied".
+func fileError(path, doing string, err error) *LoadError {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		err = pe.Err
+	}
+	return &LoadError{Pos: Position{File: path}, Err: fmt.Errorf("%s: %w", doing, err)}
 }
 
 // ruleFiles lists the rule files of dir, sorted by name.

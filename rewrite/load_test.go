@@ -154,7 +154,7 @@ func TestLoadDirectoryProblems(t *testing.T) {
 	tb := NewTable(Options{})
 	_, err := tb.Load(filepath.Join(t.TempDir(), "missing"))
 	var le *LoadError
-	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &le) {
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &le) || strings.Count(err.Error(), "missing") != 1 {
 		t.Errorf("missing directory: %v", err)
 	}
 	// Only *.rules and *.csv count; hidden files, backups and directories do not.

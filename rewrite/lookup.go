@@ -57,7 +57,8 @@ func isSubdomain(d, parent string) bool {
 // the most specific wildcard whose exceptions do not cover the domain. Inbound, by the external
 // side of bidirectional rules: address rules as above, then domain rules. Matching is
 // case-insensitive and IDNA-aware (lookupForm); what is kept (the local part, the extension)
-// keeps its bytes, and the rule's side is written as the rule wrote it.
+// keeps its bytes, and the rule's side is written as the rule wrote it, less a trailing dot
+// of its domain (not allowed in an SMTP address, RFC 5321 §4.1.2).
 func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok bool) {
 	local, domain, split := splitAddress(addr)
 	if !split {
@@ -83,9 +84,9 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 			}
 		}
 		if c != nil {
-			target := c.External
+			target := strings.TrimSuffix(c.External, ".")
 			if d == Inbound {
-				target = c.Internal
+				target = strings.TrimSuffix(c.Internal, ".")
 			}
 			if ext == "" {
 				return target, &c.Rule, true
@@ -96,14 +97,14 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 	}
 	if c := s.find(byDomain, "", nd); c != nil {
 		if d == Inbound {
-			return local + "@" + c.Internal, &c.Rule, true
+			return local + "@" + strings.TrimSuffix(c.Internal, "."), &c.Rule, true
 		}
-		return local + "@" + c.External, &c.Rule, true
+		return local + "@" + strings.TrimSuffix(c.External, "."), &c.Rule, true
 	}
 	if d == Outbound && s.counts[outWildcard] > 0 {
 		for sfx := nd; ; {
 			if c := s.find(outWildcard, "", sfx); c != nil && !c.excepted(nd) {
-				return local + "@" + c.External, &c.Rule, true
+				return local + "@" + strings.TrimSuffix(c.External, "."), &c.Rule, true
 			}
 			i := strings.IndexByte(sfx, '.')
 			if i < 0 {

@@ -70,6 +70,7 @@ japan.sales.contoso.com contoso.jp outbound-only
 mary@tenantb.contoso.com mary@contoso.com outbound-only
 tenantb.contoso.com fabrikam.com outbound-only
 bücher.example books.example
+trailing.example. dotted.example.
 "odd.one."@tenanta.contoso.com "odd.two."@contoso.com
 `
 
@@ -100,8 +101,11 @@ func TestRewritePrecedence(t *testing.T) {
 		{"mary@tenantb.contoso.com", Outbound, "mary@contoso.com", 6},
 		{"bob@tenantb.contoso.com", Outbound, "bob@fabrikam.com", 7},
 		// quoted local parts
-		{`"odd.one."@tenanta.contoso.com`, Outbound, `"odd.two."@contoso.com`, 9},
-		{`"ODD.Two."@contoso.com`, Inbound, `"odd.one."@tenanta.contoso.com`, 9},
+		{`"odd.one."@tenanta.contoso.com`, Outbound, `"odd.two."@contoso.com`, 10},
+		{`"ODD.Two."@contoso.com`, Inbound, `"odd.one."@tenanta.contoso.com`, 10},
+		// a trailing dot written in a rule does not reach the address
+		{"x@trailing.example", Outbound, "x@dotted.example", 9},
+		{"x@dotted.example.", Inbound, "x@trailing.example", 9},
 		// no match, never rewritten
 		{"", Outbound, "", 0},
 		{"", Inbound, "", 0},
