@@ -15,8 +15,10 @@ package integration
 //	/etc/ssl/certs/ca-certificates.crt                     certificate CN mail.protection.outlook.com
 //	/etc/postfix/NAME (maps)                               $config_directory/NAME, postmap'ed
 //	exchange-online.cidr                                   as is, plus "127.0.0.0/8 OK"
-//	transport next hops "tenanta:[...outlook.com]"         "tenanta:[127.0.0.1]:PORT" of a recording sink
-//	                                                       (TLS, records the client certificate's CN)
+//	transport next hops "tenanta:[...outlook.com]"         "tenanta:[localhost]:PORT" of a recording sink
+//	                                                       (TLS with a certificate for localhost, so
+//	                                                       smtp_tls_security_level=secure holds; it
+//	                                                       records the client certificate's CN)
 //	MX delivery to the Internet                            relayhost = the harness sink
 //	smtp_bind_address = 203.0.113.25                       127.0.0.1
 //	on-premises servers 10.20.0.25, 10.20.0.30             127.0.0.4, 127.0.0.5 (the test sends from them)
@@ -25,7 +27,8 @@ package integration
 //	/etc/edgerewrite/rules                                 a copy of the folder's rules/
 //	metrics_listen 127.0.0.1:9754                          a free port
 //	OpenDKIM: inet:127.0.0.1:8891, /etc/opendkim/,         a free port, a temporary directory, a key
-//	/run/opendkim/, the key                                made by opendkim-genkey
+//	/run/opendkim/, the key                                made by opendkim-genkey (below /var/lib:
+//	                                                       OpenDKIM refuses a key under /tmp)
 //
 // Clients: Exchange Online is 127.0.0.2 with STARTTLS and that client certificate; the
 // Internet is 127.0.0.3.
