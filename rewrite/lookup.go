@@ -60,14 +60,11 @@ func isSubdomain(d, parent string) bool {
 // keeps its bytes, and the rule's side is written as the rule wrote it, less a trailing dot
 // of its domain (not allowed in an SMTP address, RFC 5321 §4.1.2).
 func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok bool) {
-	local, domain, split := splitAddress(addr)
-	if !split {
-		return addr, nil, false
-	}
-	nd, err := NormalizeDomain(domain)
+	nl, nd, err := lookupForm(addr)
 	if err != nil {
-		return addr, nil, false
+		return addr, nil, false // no domain, or not a domain name: [192.0.2.1], "", postmaster
 	}
+	local, _, _ := splitAddress(addr)
 	byAddress, byDomain := outAddress, outDomain
 	if d == Inbound {
 		byAddress, byDomain = inAddress, inDomain
@@ -75,7 +72,7 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 		return addr, nil, false
 	}
 	if s.counts[byAddress] > 0 {
-		c := s.find(byAddress, normalizeLocal(local), nd)
+		c := s.find(byAddress, nl, nd)
 		ext := ""
 		if c == nil {
 			var base string

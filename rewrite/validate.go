@@ -149,12 +149,12 @@ func ruleAddress(s, side string, bad func(error, string, ...any)) normAddr {
 		bad(ErrBadAddress, ": %s address has a malformed local part: %q", side, s)
 		return normAddr{}
 	}
-	nd, err := NormalizeDomain(d)
+	nl, nd, err := lookupForm(s)
 	if err != nil {
 		bad(ErrBadAddress, ": %s address (%v): %q", side, err, s)
 		return normAddr{}
 	}
-	return normAddr{local: normalizeLocal(l), domain: nd}
+	return normAddr{local: nl, domain: nd}
 }
 
 func ruleDomain(s, side string, bad func(error, string, ...any)) string {
