@@ -100,6 +100,7 @@ func (s *session) RcptTo(rcpt string, m *gomilter.Modifier) (resp gomilter.Respo
 // Header is SMFIC_HEADER: the value is kept byte for byte (SMFIP_HDR_LEADSPC).
 func (s *session) Header(name, value string, m *gomilter.Modifier) (resp gomilter.Response, err error) {
 	defer s.recoverTo(&resp, "header")
+	injectFault(name, value) // a no-op unless built with -tags faultinject (faultinject.go)
 	if s.started {
 		s.in.Headers = append(s.in.Headers, rewrite.Header{Name: name, Value: value})
 	}
