@@ -73,8 +73,9 @@ type Connector struct {
 	// shared by every Microsoft 365 customer: never use them alone.
 	Networks []string `toml:"networks"`
 
-	// DaemonNames (key "daemon_names") are Postfix {daemon_name} values (the smtpd service's
-	// syslog_name or -o milter_macro_daemon_name), compared exactly.
+	// DaemonNames (key "daemon_names") are Postfix {daemon_name} values, compared exactly.
+	// Postfix sets {daemon_name} from milter_macro_daemon_name (default $myhostname), so each
+	// dedicated smtpd in master.cf needs its own `-o milter_macro_daemon_name=NAME`.
 	DaemonNames []string `toml:"daemon_names"`
 
 	// CertSubjects (key "cert_subjects") are compared, case-insensitively and exactly, with
