@@ -262,6 +262,7 @@ func e2eOutboundMessage(id string) []byte {
 		"Sender: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <juergen@tenanta.contoso.com>",
 		"Reply-To: John <john@tenanta.contoso.com>,\r\n\tteam@tenanta.contoso.com (the team)",
 		"Resent-From: john@tenanta.contoso.com (John Doe)",
+		"Resent-Sender: <juergen@tenanta.contoso.com>",
 		"Return-Receipt-To: <john@tenanta.contoso.com>",
 		"Disposition-Notification-To:   John   <john@tenanta.contoso.com>  ",
 		"To: \"Bob B.\" <bob@tenantb.contoso.com>, partner@example.org",
@@ -281,7 +282,7 @@ var (
 	e2eOutbound = strings.NewReplacer("@tenanta.contoso.com", "@contoso.com", "bob@tenantb.contoso.com", "bob@contoso.com")
 	e2eInbound  = strings.NewReplacer("bob@contoso.com", "bob@tenantb.contoso.com", "@contoso.com", "@tenanta.contoso.com")
 
-	e2eSenderFields    = []string{"From", "Sender", "Reply-To", "Resent-From", "Return-Receipt-To", "Disposition-Notification-To"}
+	e2eSenderFields    = []string{"From", "Sender", "Reply-To", "Resent-From", "Resent-Sender", "Return-Receipt-To", "Disposition-Notification-To"}
 	e2eRecipientFields = []string{"To", "Cc"}
 )
 
