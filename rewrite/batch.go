@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"hash/maphash"
+	"slices"
 
 	memdb "github.com/hashicorp/go-memdb"
 )
@@ -18,19 +19,21 @@ type batch struct {
 	read    *memdb.Txn
 	seed    maphash.Seed
 	ids     *bucketIDs
-	empty   bool // the committed table has no rules: no bucket to read
+	empty   bool        // the committed table has no rules: no bucket to read
+	rules   []*compiled // the removed rules, then the added ones
+	removed int         // how many of rules are removed
 	ops     []op
 	counts  [numLookupKinds]int
 	buckets []pending // rebuilt buckets, in id order
 	errs    []error
 }
 
-// op removes or adds rule c's key of one lookup kind.
+// op removes or adds the key of one lookup kind of rules[rule]. It holds no pointer, so the
+// two million ops of a full load cost the garbage collector nothing to scan.
 type op struct {
-	id   uint32 // bucket id: kind<<16 | bucket number
-	add  bool
 	hash uint64
-	c    *compiled
+	id   uint32 // bucket number (bucketOf)
+	rule uint32 // index into batch.rules
 }
 
 type pending struct {
@@ -39,13 +42,21 @@ type pending struct {
 	existed bool // in the committed table: an emptied bucket is deleted
 }
 
-// newBatch starts a batch for at most keys ops.
-func (t *Table) newBatch(keys int) *batch {
-	b := &batch{read: t.db.Txn(false), seed: t.seed, ids: t.ids, counts: t.counts, empty: true, ops: make([]op, 0, keys)}
+// newBatch starts the batch that removes and adds rules.
+func (t *Table) newBatch(removed, added []*compiled) *batch {
+	b := &batch{read: t.db.Txn(false), seed: t.seed, ids: t.ids, counts: t.counts, empty: true,
+		rules: slices.Concat(removed, added), removed: len(removed)}
 	for _, n := range t.counts {
 		if n > 0 {
 			b.empty = false
 		}
+	}
+	b.ops = make([]op, 0, 2*len(b.rules))
+	for i, c := range b.rules {
+		c.keys(func(k lookupKind, local, domain string) {
+			h := keyHash(b.seed, k, local, domain)
+			b.ops = append(b.ops, op{hash: h, id: bucketOf(k, h), rule: uint32(i)})
+		})
 	}
 	return b
 }
@@ -66,16 +77,6 @@ func (c *compiled) keys(fn func(k lookupKind, local, domain string)) {
 		}
 	case KindWildcard:
 		fn(outWildcard, "", c.in.domain)
-	}
-}
-
-// queue adds the ops of rules cs; removals must be queued before additions.
-func (b *batch) queue(cs []*compiled, add bool) {
-	for _, c := range cs {
-		c.keys(func(k lookupKind, local, domain string) {
-			h := keyHash(b.seed, k, local, domain)
-			b.ops = append(b.ops, op{id: bucketOf(k, h), add: add, hash: h, c: c})
-		})
 	}
 }
 
@@ -117,7 +118,7 @@ func (b *batch) build() {
 	oldSlots:
 		for _, sl := range old {
 			for _, o := range group {
-				if !o.add && o.c == sl.c {
+				if int(o.rule) < b.removed && b.rules[o.rule] == sl.c {
 					b.counts[k]--
 					continue oldSlots
 				}
@@ -126,21 +127,22 @@ func (b *batch) build() {
 		}
 	adds:
 		for _, o := range group {
-			if !o.add {
+			if int(o.rule) < b.removed {
 				continue
 			}
+			c := b.rules[o.rule]
 			for _, sl := range slots {
-				if sl.hash == o.hash && sameKey(k, sl.c, o.c) {
+				if sl.hash == o.hash && sameKey(k, sl.c, c) {
 					if k < inAddress {
-						dups[[2]*compiled{o.c, sl.c}] = true
-						b.errs = append(b.errs, errAt(o.c.Pos.File, o.c.Pos.Line, ErrDuplicate, ": %q is also the internal side at %s", o.c.Internal, sl.c.Pos))
+						dups[[2]*compiled{c, sl.c}] = true
+						b.errs = append(b.errs, errAt(c.Pos.File, c.Pos.Line, ErrDuplicate, ": %q is also the internal side at %s", c.Internal, sl.c.Pos))
 					} else {
-						collisions = append(collisions, [2]*compiled{o.c, sl.c})
+						collisions = append(collisions, [2]*compiled{c, sl.c})
 					}
 					continue adds
 				}
 			}
-			slots = append(slots, slot{hash: o.hash, c: o.c})
+			slots = append(slots, slot{hash: o.hash, c: c})
 			b.counts[k]++
 		}
 		if len(slots) > 0 || old != nil {

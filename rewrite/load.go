@@ -101,9 +101,7 @@ func (t *Table) Load(dir string) (Stats, error) {
 			removed = append(removed, f.rules...)
 		}
 	}
-	pl := t.newBatch(2 * (len(removed) + len(added)))
-	pl.queue(removed, false)
-	pl.queue(added, true)
+	pl := t.newBatch(removed, added)
 	pl.build()
 	if errs = append(errs, pl.errs...); len(errs) > 0 {
 		return fail(errs)
