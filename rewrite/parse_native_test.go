@@ -112,6 +112,8 @@ func TestParseNativeErrorsIs(t *testing.T) {
 		{"a@b.example d.example", ErrBadAddress},
 		{"b.example a@d.example", ErrBadAddress},
 		{"a@@b.example a@d.example", ErrBadAddress},
+		{"*@b.example a@d.example", ErrBadAddress},
+		{"a@*.b.example a@d.example", ErrBadAddress},
 		{"a@b.example a@", ErrBadAddress},
 		{"@b.example a@d.example", ErrBadAddress},
 		{"b..example d.example", ErrBadAddress},

@@ -41,9 +41,11 @@ type Stats struct {
 // per Table) into numBuckets buckets per lookup kind, and one memdb object holds the rules
 // of one bucket. One object per key was measured at over 4 s and about 1 GiB to insert 2 M keys
 // (1 M bidirectional address rules) on the 2-core build machine; buckets cut the radix tree to
-// at most 5×numBuckets small objects, so a million rules load in about a second and an edit
-// writes a handful of buckets. Readers hold a memdb read transaction (MVCC): a load builds new
-// buckets beside the old ones and commits them in one write transaction.
+// at most 5×numBuckets small objects, so a million such rules load in about 2 s (3.3 s of CPU,
+// parsing on every core) into about 320 MiB of heap, and an edit writes a handful of buckets.
+// Readers hold a memdb read transaction (MVCC): a load builds new buckets beside the old ones
+// and commits them in one write transaction; a bit set of used buckets lets lookups skip memdb
+// for keys no rule can hold.
 type Table struct {
 	opts Options
 	seed maphash.Seed

@@ -141,8 +141,12 @@ func compile(r Rule) (*compiled, []error) {
 
 func ruleAddress(s, side string, bad func(error, string, ...any)) normAddr {
 	l, d, ok := splitAddress(s)
-	if !ok || strings.HasPrefix(d, "*") {
+	if !ok {
 		bad(ErrBadAddress, ": %s address: %q", side, s)
+		return normAddr{}
+	}
+	if l == "*" || strings.Contains(d, "*") {
+		bad(ErrBadAddress, ": %s address: a wildcard is only allowed as *.domain on the internal side: %q", side, s)
 		return normAddr{}
 	}
 	if !validLocal(l) {
