@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
@@ -43,4 +44,17 @@ func startDaemon(bin, dir, rulesDir, logLevel string) (*harness.Edgerewrite, err
 		return nil, fmt.Errorf("start edgerewrite: %w", err)
 	}
 	return d, nil
+}
+
+// readDaemonLog reads the daemon's log (text format) from offset on and returns its WARN and
+// ERROR lines (the first few, and how many) and the offset of the end of the last whole line.
+// A clean benchmark message gives the daemon nothing to warn about.
+func readDaemonLog(path string, offset int64) (problems []string, count int, end int64, err error) {
+	var c logCounts
+	end, err = scanLines(path, offset, func(line string) {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			c.note(line)
+		}
+	})
+	return c.Problems, c.ProblemCount, end, err
 }

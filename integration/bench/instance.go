@@ -23,6 +23,7 @@ type instance struct {
 	sink     *sink
 	daemon   *harness.Edgerewrite
 	logOff   int64 // how far the mail log has been read
+	dlogOff  int64 // how far the daemon's log has been read
 }
 
 // shared is what every instance is built from.

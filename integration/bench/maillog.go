@@ -39,25 +39,32 @@ func (c logCounts) String() string {
 // Only whole lines are read: a line postlogd is still writing waits for the next call.
 func readLog(path string, offset int64) (logCounts, int64, error) {
 	var c logCounts
+	end, err := scanLines(path, offset, c.add)
+	return c, end, err
+}
+
+// scanLines calls fn for each whole line of path from offset on (without its line end) and
+// returns the offset after the last whole line.
+func scanLines(path string, offset int64, fn func(string)) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return c, offset, err
+		return offset, err
 	}
 	defer f.Close()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return c, offset, err
+		return offset, err
 	}
 	br := bufio.NewReaderSize(f, 1<<16)
 	for {
 		line, err := br.ReadString('\n')
-		if err != nil { // io.EOF with a partial line or none: stop before it
-			if err == io.EOF {
-				return c, offset, nil
-			}
-			return c, offset, err
+		if err == io.EOF { // a partial line or none: stop before it
+			return offset, nil
+		}
+		if err != nil {
+			return offset, err
 		}
 		offset += int64(len(line))
-		c.add(strings.TrimSuffix(line, "\n"))
+		fn(strings.TrimSuffix(line, "\n"))
 	}
 }
 
@@ -80,6 +87,11 @@ func (c *logCounts) add(line string) {
 	default:
 		return
 	}
+	c.note(line)
+}
+
+// note counts a problem line and keeps the first few.
+func (c *logCounts) note(line string) {
 	c.ProblemCount++
 	if len(c.Problems) < maxProblems {
 		c.Problems = append(c.Problems, line)

@@ -43,7 +43,7 @@ func defaultOptions() options {
 	return options{
 		Bin: "bin/edgerewrite", Out: "BENCHMARKS.md", Rules: 100_000, Messages: 2000, Sessions: 20,
 		Rounds: 3, Warmup: 200, Configs: allConfigurations, Modes: allModes, GoBench: true,
-		BenchTime: "300ms", MilterLogLevel: "info", Idle: 30 * time.Second,
+		BenchTime: "500ms", MilterLogLevel: "info", Idle: 30 * time.Second,
 	}
 }
 

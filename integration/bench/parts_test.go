@@ -97,6 +97,20 @@ func TestReadLog(t *testing.T) {
 	}
 }
 
+func TestReadDaemonLog(t *testing.T) {
+	path := filepath.Join("testdata", "daemonlog", "sample.log")
+	problems, n, off, err := readDaemonLog(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || len(problems) != 2 || !strings.Contains(problems[0], "level=WARN") || !strings.Contains(problems[1], "broken pipe") {
+		t.Errorf("%d problems %q, want the WARN and the ERROR line", n, problems)
+	}
+	if fi, _ := os.Stat(path); off != fi.Size() {
+		t.Errorf("offset %d, want %d", off, fi.Size())
+	}
+}
+
 func TestParseGoBench(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "gobench", "output.txt"))
 	if err != nil {

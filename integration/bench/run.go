@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -58,6 +59,10 @@ func (in *instance) measure(ctx context.Context, round int, p runParams) runResu
 	var cpu0 time.Duration
 	if in.daemon != nil {
 		var err error
+		if _, _, in.dlogOff, err = readDaemonLog(in.daemon.LogFile, in.dlogOff); err != nil {
+			res.Err = fmt.Errorf("edgerewrite log: %w", err)
+			return res
+		}
 		if cpu0, err = procCPU(in.daemon.PID()); err != nil {
 			res.Err = fmt.Errorf("edgerewrite CPU time: %w", err)
 			return res
@@ -102,6 +107,15 @@ func (in *instance) measure(ctx context.Context, round int, p runParams) runResu
 	res.Log = in.waitLog(want, 10*time.Second)
 	if !res.Log.ok(want) {
 		errs = append(errs, fmt.Errorf("mail log: want sent=%d and nothing else: %s", want, res.Log))
+	}
+	if in.daemon != nil {
+		problems, n, off, err := readDaemonLog(in.daemon.LogFile, in.dlogOff)
+		in.dlogOff = off
+		if err != nil {
+			errs = append(errs, fmt.Errorf("edgerewrite log: %w", err))
+		} else if n > 0 {
+			errs = append(errs, fmt.Errorf("edgerewrite logged %d warnings or errors, first: %s", n, strings.Join(problems, " | ")))
+		}
 	}
 	if len(errs) > 0 {
 		res.Err = errors.Join(errs...)
