@@ -79,7 +79,11 @@ func (t *Table) Load(dir string) (Stats, error) {
 			next[p] = old
 			continue
 		}
-		todo = append(todo, &parsedFile{path: p, stat: st})
+		pf := &parsedFile{path: p, stat: st}
+		if old := t.files[p]; old != nil {
+			pf.old = old.rules
+		}
+		todo = append(todo, pf)
 	}
 	parseFiles(todo)
 	for _, f := range todo {
@@ -88,11 +92,7 @@ func (t *Table) Load(dir string) (Stats, error) {
 			continue
 		}
 		errs = append(errs, f.errs...)
-		var before []*compiled
-		if old := t.files[f.path]; old != nil {
-			before = old.rules
-		}
-		kept, rem, add := diffRules(before, f.rules)
+		kept, rem, add := diffRules(f.old, f.rules)
 		removed, added = append(removed, rem...), append(added, add...)
 		next[f.path] = &fileState{stat: f.stat, rules: kept}
 	}
@@ -130,6 +130,7 @@ func (t *Table) Load(dir string) (Stats, error) {
 type parsedFile struct {
 	path  string
 	stat  fileStat
+	old   []*compiled // the rules of the file's last successful load
 	rules []*compiled
 	errs  []error // problems of single rules
 	err   error   // the file could not be read
@@ -162,7 +163,7 @@ func (f *parsedFile) parse() {
 	if isCSV(f.path) {
 		f.rules, f.errs = parseCSV(f.path, b)
 	} else {
-		f.rules, f.errs = parseNative(f.path, string(b))
+		f.rules, f.errs = parseNative(f.path, string(b), f.old)
 	}
 }
 
@@ -213,7 +214,7 @@ func diffRules(old, cur []*compiled) (kept, removed, added []*compiled) {
 			kept = append(kept, cur[j])
 			j++
 		default:
-			if sameRule(&old[i].Rule, &cur[j].Rule) {
+			if old[i] == cur[j] || sameRule(&old[i].Rule, &cur[j].Rule) {
 				kept = append(kept, old[i])
 			} else {
 				removed = append(removed, old[i])

@@ -30,7 +30,7 @@ func ParseNative(name string, r io.Reader) ([]Rule, []error) {
 	if err != nil {
 		return nil, []error{&LoadError{Pos: Position{File: name}, Err: fmt.Errorf("%w: reading the file: %w", ErrSyntax, err)}}
 	}
-	cs, errs := parseNative(name, string(b))
+	cs, errs := parseNative(name, string(b), nil)
 	return rulesOf(cs), errs
 }
 
@@ -43,8 +43,13 @@ func rulesOf(cs []*compiled) []Rule {
 }
 
 // parseNative parses the native format from content. Rules keep no reference to content: each
-// keeps a copy of its own line only, so a reload that reuses some rules frees the old file.
-func parseNative(name, content string) ([]*compiled, []error) {
+// keeps a copy of its own fields only, so a reload that reuses some rules frees the old file.
+//
+// old are the rules this file had (in line order, from the last successful load): a line whose
+// fields are those of the old rule at the same line gives that rule back without compiling it
+// again, so re-reading a large file after a one-line edit costs little more than splitting its
+// lines.
+func parseNative(name, content string, old []*compiled) ([]*compiled, []error) {
 	var (
 		cs     []*compiled
 		errs   []error
@@ -66,7 +71,14 @@ func parseNative(name, content string) ([]*compiled, []error) {
 			errs = append(errs, errAt(name, lineNo, ErrSyntax, ": line is not UTF-8: %q", line))
 			continue
 		}
-		r, err := nativeRule(name, lineNo, fields)
+		for len(old) > 0 && old[0].Pos.Line < lineNo {
+			old = old[1:]
+		}
+		if len(old) > 0 && old[0].Pos.Line == lineNo && old[0].Pos.File == name && sameFields(fields, old[0].fields) {
+			cs = append(cs, old[0])
+			continue
+		}
+		r, kept, err := nativeRule(name, lineNo, fields)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -76,6 +88,7 @@ func parseNative(name, content string) ([]*compiled, []error) {
 			errs = append(errs, cerrs...)
 			continue
 		}
+		c.fields = kept
 		cs = append(cs, c)
 	}
 	return cs, errs
@@ -97,40 +110,59 @@ func splitFields(dst []string, line string) []string {
 	}
 }
 
-// nativeRule builds the rule of one line from its fields; its strings share one copy of them.
-func nativeRule(name string, lineNo int, fields []string) (Rule, error) {
+// sameFields reports whether fields, joined by single spaces, are kept (as nativeRule joined
+// them), without joining them.
+func sameFields(fields []string, kept string) bool {
+	for i, f := range fields {
+		if i > 0 {
+			if kept == "" || kept[0] != ' ' {
+				return false
+			}
+			kept = kept[1:]
+		}
+		if !strings.HasPrefix(kept, f) {
+			return false
+		}
+		kept = kept[len(f):]
+	}
+	return kept == ""
+}
+
+// nativeRule builds the rule of one line from its fields; its strings share one copy of them,
+// kept (the fields joined by single spaces).
+func nativeRule(name string, lineNo int, fields []string) (r Rule, kept string, err error) {
 	if len(fields) < 2 {
-		return Rule{}, errAt(name, lineNo, ErrSyntax, ", expected INTERNAL EXTERNAL [outbound-only] [except=DOMAIN,...]: %q", strings.Join(fields, " "))
+		return Rule{}, "", errAt(name, lineNo, ErrSyntax, ", expected INTERNAL EXTERNAL [outbound-only] [except=DOMAIN,...]: %q", strings.Join(fields, " "))
 	}
 	// One allocation for the fields the rule keeps.
-	kept := strings.Join(fields, " ")
+	kept = strings.Join(fields, " ")
 	fields = splitFields(fields[:0], kept)
-	r := Rule{Internal: fields[0], External: fields[1], Pos: Position{File: name, Line: lineNo}}
+	r = Rule{Internal: fields[0], External: fields[1], Pos: Position{File: name, Line: lineNo}}
 	seenOutbound := false
 	for _, opt := range fields[2:] {
 		switch {
 		case strings.EqualFold(opt, optOutboundOnly):
 			if seenOutbound {
-				return Rule{}, errAt(name, lineNo, ErrSyntax, ": option given twice: %q", opt)
+				return Rule{}, "", errAt(name, lineNo, ErrSyntax, ": option given twice: %q", opt)
 			}
 			seenOutbound, r.OutboundOnly = true, true
 		case len(opt) >= len(optExcept) && strings.EqualFold(opt[:len(optExcept)], optExcept):
 			if r.Exceptions != nil {
-				return Rule{}, errAt(name, lineNo, ErrSyntax, ": option given twice: %q", opt)
+				return Rule{}, "", errAt(name, lineNo, ErrSyntax, ": option given twice: %q", opt)
 			}
 			list := opt[len(optExcept):]
 			if list == "" {
-				return Rule{}, errAt(name, lineNo, ErrBadException, ": empty exception list: %q", opt)
+				return Rule{}, "", errAt(name, lineNo, ErrBadException, ": empty exception list: %q", opt)
 			}
 			r.Exceptions = strings.Split(list, ",")
 			for _, e := range r.Exceptions {
 				if e == "" {
-					return Rule{}, errAt(name, lineNo, ErrBadException, ": empty item in exception list: %q", opt)
+					return Rule{}, "", errAt(name, lineNo, ErrBadException, ": empty item in exception list: %q", opt)
 				}
 			}
 		default:
-			return Rule{}, errAt(name, lineNo, ErrSyntax, ": unknown option, expected outbound-only or except=DOMAIN,...: %q", opt)
+			return Rule{}, "", errAt(name, lineNo, ErrSyntax, ": unknown option, expected outbound-only or except=DOMAIN,...: %q", opt)
 		}
 	}
-	return r, nil
+	return r, kept, nil
 }

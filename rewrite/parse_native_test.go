@@ -200,3 +200,27 @@ func mustOK[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestParseNativeReuse checks that re-parsing gives back the old rule of every line whose
+// fields did not change, and a new one otherwise.
+func TestParseNativeReuse(t *testing.T) {
+	old, errs := parseNative("r.rules", "a@x.example a@y.example\nb@x.example b@y.example\n*.z.example y.example outbound-only except=q.z.example\n", nil)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	cur, errs := parseNative("r.rules", "a@x.example\t a@y.example # same fields\nb@x.example b2@y.example\n*.z.example y.example outbound-only except=q.z.example\n", old)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if cur[0] != old[0] || cur[1] == old[1] || cur[2] != old[2] || cur[1].External != "b2@y.example" {
+		t.Errorf("reuse: got %v, old %v", cur, old)
+	}
+	shifted, _ := parseNative("r.rules", "\na@x.example a@y.example\n", old)
+	if shifted[0] == old[0] || shifted[0].Pos.Line != 2 {
+		t.Errorf("a rule on another line must be new: %v", shifted[0].Pos)
+	}
+	other, _ := parseNative("s.rules", "a@x.example a@y.example\n", old)
+	if other[0] == old[0] {
+		t.Error("a rule of another file must be new")
+	}
+}

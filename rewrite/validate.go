@@ -76,6 +76,10 @@ type compiled struct {
 	in, ex normAddr
 	// exc holds the lookup forms of a wildcard's exceptions.
 	exc []string
+	// fields is the line of a native rule as parsed: its fields joined by single spaces
+	// (Internal and External are substrings of it). A reload reuses the rule when its line's
+	// fields are the same.
+	fields string
 }
 
 type normAddr struct{ local, domain string }
