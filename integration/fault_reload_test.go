@@ -92,6 +92,22 @@ func ruleSetSeen(m *harness.Message, h harness.Header, i int) (string, error) {
 	return "", fmt.Errorf("message %d is rewritten by neither complete rule set: %v", i, got)
 }
 
+// wantGauges checks edgerewrite_config_last_reload_successful and edgerewrite_rules_loaded.
+func (e *faultEnv) wantGauges(successful, rules float64) error {
+	ok, err := e.metricValue("edgerewrite_config_last_reload_successful")
+	if err != nil {
+		return err
+	}
+	n, err := e.metricValue("edgerewrite_rules_loaded")
+	if err != nil {
+		return err
+	}
+	if ok != successful || n != rules {
+		return fmt.Errorf("edgerewrite_config_last_reload_successful %v, edgerewrite_rules_loaded %v; want %v and %v", ok, n, successful, rules)
+	}
+	return nil
+}
+
 // TestFaultRuleEdits edits the rules while messages flow: first a broken edit (the whole table
 // replaced by new addresses, with one bad line in the middle), which must change nothing, then
 // the same 50,000 rules replaced by new ones without the bad line. Every message must be
@@ -142,6 +158,9 @@ func TestFaultRuleEdits(t *testing.T) {
 			if tl.brokenSeen, err = e.waitMetric(failure, func(v float64) bool { return v > failures }, 20*time.Second); err != nil {
 				return fmt.Errorf("the broken edit was not reported: %w", err)
 			}
+			if err := e.wantGauges(0, reloadRules); err != nil {
+				return fmt.Errorf("after the broken edit: %w", err)
+			}
 			if err := after(40); err != nil {
 				return err
 			}
@@ -154,6 +173,9 @@ func TestFaultRuleEdits(t *testing.T) {
 			}
 			if tl.goodSeen, err = e.waitMetric(success, func(v float64) bool { return v > successes }, 20*time.Second); err != nil {
 				return fmt.Errorf("the good edit was not loaded: %w", err)
+			}
+			if err := e.wantGauges(1, reloadRules); err != nil {
+				return fmt.Errorf("after the good edit: %w", err)
 			}
 			return after(40)
 		}()
