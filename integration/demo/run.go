@@ -115,7 +115,7 @@ func (e *env) play(ctx context.Context, p *printer, s *sample) (problem, kind st
 	if s.wantReply != "" {
 		p.rows(refusedRows(s))
 		r := refusal(res)
-		for i, l := range wrap(r.String()+" (to "+refusedCommand(res)+")", 90) {
+		for i, l := range wrap(r.String(), 100) {
 			label := "reply"
 			if i > 0 {
 				label = ""
@@ -130,7 +130,11 @@ func (e *env) play(ctx context.Context, p *printer, s *sample) (problem, kind st
 		case s.wantText != "" && r.Text != s.wantText:
 			return fmt.Sprintf("reply text %q, want the configured %q", r.Text, s.wantText), ""
 		}
-		p.printf("   %-10s %s\n", "result", p.paint("32", "refused, as expected"))
+		verdict := "refused at " + refusedCommand(res) + ", as expected"
+		if r.Code < 500 {
+			verdict = "deferred at " + refusedCommand(res) + " (the sending server retries later), as expected"
+		}
+		p.printf("   %-10s %s\n", "result", p.paint("32", verdict))
 		return "", "refused"
 	}
 	if !res.Accepted() {
