@@ -16,7 +16,7 @@ func configErrors(t *testing.T, name string) []string {
 		return nil
 	}
 	var out []string
-	for _, e := range unjoin(err) {
+	for _, e := range Problems(err) {
 		out = append(out, e.Error())
 	}
 	return out
@@ -164,7 +164,7 @@ func TestCheckHost(t *testing.T) {
 	cfg := &Config{Listen: "unix:/no/such/dir/s.sock", SocketGroup: "no-such-group-edgerewrite", path: "x.toml",
 		lines: map[string]int{"listen": 1, "socket_group": 2}}
 	err := cfg.CheckHost()
-	got := unjoin(err)
+	got := Problems(err)
 	if len(got) != 2 || !strings.HasPrefix(got[0].Error(), `x.toml:1: bad listen address: socket directory "/no/such/dir"`) ||
 		!strings.HasPrefix(got[1].Error(), `x.toml:2: socket_group "no-such-group-edgerewrite": no such group`) {
 		t.Errorf("CheckHost = %v", got)
@@ -216,7 +216,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		cfg, err := ParseConfig(filepath.Join("testdata", "config", "fuzz.toml"), doc)
 		if err != nil {
-			for _, e := range unjoin(err) {
+			for _, e := range Problems(err) {
 				if !strings.HasPrefix(e.Error(), "testdata/config/fuzz.toml") {
 					t.Fatalf("problem without the file name: %v", e)
 				}

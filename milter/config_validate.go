@@ -61,7 +61,7 @@ func (c *Config) validate() error {
 	pc.RecipientDelimiter = c.Delimiter()
 	p, err := policy.New(pc)
 	if err != nil {
-		for _, e := range unjoin(err) {
+		for _, e := range Problems(err) {
 			line := 0
 			if pe, ok := errors.AsType[*policy.ConfigError](e); ok {
 				line = lineOf(c.lines, pe.KeyPath())
@@ -198,9 +198,12 @@ func sortByLine(errs []error) {
 	slices.SortStableFunc(errs, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
 }
 
-// unjoin splits an errors.Join result into its parts (and theirs); any other error, even one
-// wrapping several, is one problem.
-func unjoin(err error) []error {
+// Problems splits an errors.Join result into its parts (and theirs), one per problem an admin
+// must fix; nil gives none, and any other error, even one wrapping several, is one problem.
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
 	j, ok := err.(interface{ Unwrap() []error })
 	if !ok {
 		return []error{err}
@@ -215,7 +218,7 @@ func unjoin(err error) []error {
 	}
 	var out []error
 	for _, e := range parts {
-		out = append(out, unjoin(e)...)
+		out = append(out, Problems(e)...)
 	}
 	return out
 }

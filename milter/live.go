@@ -100,7 +100,7 @@ func (l *Live) Reload(reason string) error {
 	if rulesErr == nil {
 		l.loaded.Store(true)
 	} else {
-		for _, e := range unjoin(rulesErr) {
+		for _, e := range Problems(rulesErr) {
 			l.log.Error("rule problem; the rules in service stay", "err", e.Error())
 		}
 	}
@@ -135,7 +135,7 @@ func (l *Live) reloadConfig() error {
 		err = next.keepRestartSettings(cur, l.log)
 	}
 	if err != nil {
-		for _, e := range unjoin(err) {
+		for _, e := range Problems(err) {
 			l.log.Error("config problem; the config in service stays", "err", e.Error())
 		}
 		return err

@@ -24,18 +24,18 @@ func checkFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
 func check(cfgPath string, stdout, stderr io.Writer) int {
 	var problems []error
 	cfg, err := milter.LoadConfig(cfgPath)
-	problems = append(problems, flatten(err)...)
+	problems = append(problems, milter.Problems(err)...)
 	if cfg == nil {
 		return report("edgerewrite check", stdout, stderr, problems)
 	}
-	problems = append(problems, flatten(cfg.CheckHost())...)
+	problems = append(problems, milter.Problems(cfg.CheckHost())...)
 	printConfig(stdout, cfg)
 
 	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})
 	start := time.Now()
 	stats, err := table.Load(cfg.RulesDir)
 	if err != nil {
-		problems = append(problems, flatten(err)...)
+		problems = append(problems, milter.Problems(err)...)
 	} else {
 		printRules(stdout, cfg.RulesDir, stats, time.Since(start))
 	}
@@ -166,28 +166,4 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// flatten splits an errors.Join result (and nested ones) into its parts.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	j, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return []error{err}
-	}
-	parts := j.Unwrap()
-	msgs := make([]string, len(parts))
-	for i, e := range parts {
-		msgs[i] = e.Error()
-	}
-	if strings.Join(msgs, "\n") != err.Error() { // not a join: one error wrapping several
-		return []error{err}
-	}
-	var out []error
-	for _, e := range parts {
-		out = append(out, flatten(e)...)
-	}
-	return out
 }

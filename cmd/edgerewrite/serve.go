@@ -19,7 +19,7 @@ func serveFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
 		defer stop()
 		err := milter.Run(ctx, milter.RunOptions{ConfigPath: *cfgPath, LogOutput: stderr, Version: version})
 		if err != nil {
-			for _, p := range flatten(err) {
+			for _, p := range milter.Problems(err) {
 				fmt.Fprintln(stderr, p)
 			}
 			fmt.Fprintln(stderr, "edgerewrite serve: exiting on the error above")

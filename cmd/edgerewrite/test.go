@@ -88,11 +88,11 @@ func runTest(a *testArgs, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg, err := milter.LoadConfig(a.cfg)
 	if err != nil {
-		return report("edgerewrite test", stdout, stderr, flatten(err))
+		return report("edgerewrite test", stdout, stderr, milter.Problems(err))
 	}
 	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})
 	if _, err := table.Load(cfg.RulesDir); err != nil {
-		return report("edgerewrite test", stdout, stderr, flatten(err))
+		return report("edgerewrite test", stdout, stderr, milter.Problems(err))
 	}
 	out := milter.Decide(in, table.Snapshot(), cfg.Policy(), milter.DecideOptions{RewriteOutboundToCc: cfg.OutboundToCc()}, now)
 	for _, n := range notes {
