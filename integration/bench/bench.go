@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -89,16 +90,29 @@ func runEndToEnd(ctx context.Context, o options, log *slog.Logger, rep *report) 
 			}
 		}
 	}()
-	for _, cfg := range o.Configs {
-		in, err := setUp(ctx, cfg, sh, o, log)
-		if err != nil {
-			rep.Problems = append(rep.Problems, err.Error())
-			log.Error("configuration left out", "config", cfg.Key, "err", err)
+	// Set the instances up side by side: most of it is waiting for daemons to start.
+	type setupResult struct {
+		in  *instance
+		err error
+	}
+	results := make([]setupResult, len(o.Configs))
+	var wg sync.WaitGroup
+	for i, cfg := range o.Configs {
+		wg.Go(func() {
+			in, err := setUp(ctx, cfg, sh, o, log)
+			results[i] = setupResult{in, err}
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil {
+			rep.Problems = append(rep.Problems, r.err.Error())
+			log.Error("configuration left out", "config", o.Configs[i].Key, "err", r.err)
 			continue
 		}
-		insts = append(insts, in)
+		insts = append(insts, r.in)
 		if rep.Machine.Postfix == "" {
-			rep.Machine = describeMachine(in.pf.ConfDir)
+			rep.Machine = describeMachine(r.in.pf.ConfDir)
 		}
 	}
 	if rep.Machine.CPUs == 0 {

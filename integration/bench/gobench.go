@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +76,7 @@ func parseGoBench(out string) map[string]map[string]float64 {
 }
 
 // keyFigure is one row of the key-figures table: a benchmark, a metric and how to show it.
+// A Unit ending in "*" matches the first reported unit it is a prefix of.
 type keyFigure struct {
 	Label, Bench, Unit string
 	Scale              float64 // the value is divided by Scale
@@ -87,7 +90,7 @@ var keyFigures = []keyFigure{
 	{"lookup, inbound, 1M rules", "BenchmarkLookup/inbound-exact/rules=1000000", "ns/op", 1, "ns"},
 	{"lookup allocations, 1M rules", "BenchmarkLookup/exact/rules=1000000", "allocs/op", 1, "allocs"},
 	{"load 1M rules", "BenchmarkLoad/rules=1000000", "ns/op", 1e9, "s"},
-	{"heap after loading 1M rules", "BenchmarkLoad/rules=1000000", "MiB-heap", 1, "MiB"},
+	{"heap after loading 1M rules", "BenchmarkLoad/rules=1000000", "MiB-heap*", 1, "MiB"},
 	{"one-line edit in a 1M-rule directory, reload", "BenchmarkEdit", "ns/op", 1e6, "ms"},
 	{"header rewrite, one address", "BenchmarkRewriteAddressList/one", "ns/op", 1, "ns"},
 	{"header rewrite, one address, allocations", "BenchmarkRewriteAddressList/one", "allocs/op", 1, "allocs"},
@@ -102,6 +105,15 @@ var keyFigures = []keyFigure{
 func (k keyFigure) value(g goBench) (float64, bool) {
 	m, ok := g.Results[k.Bench]
 	if !ok {
+		return 0, false
+	}
+	if prefix, ok := strings.CutSuffix(k.Unit, "*"); ok {
+		units := slices.Sorted(maps.Keys(m))
+		for _, u := range units {
+			if strings.HasPrefix(u, prefix) {
+				return m[u] / k.Scale, true
+			}
+		}
 		return 0, false
 	}
 	v, ok := m[k.Unit]

@@ -63,17 +63,22 @@ func startInstance(cfg configuration, sh shared) (_ *instance, err error) {
 	if err := writeMessage(in.msgFile, cfg.variant()); err != nil {
 		return nil, err
 	}
-	port, err := harness.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	in.sinkAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	dumpDir := filepath.Join(in.dir, "dump")
 	if err := mkdirPostfix(dumpDir); err != nil {
 		return nil, err
 	}
-	if in.sink, err = startSink(in.sinkAddr, filepath.Join(dumpDir, "msg.")); err != nil {
-		return nil, err
+	// A free port can be taken before smtp-sink binds it (instances start side by side).
+	for attempt := 1; ; attempt++ {
+		port, err := harness.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		in.sinkAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		if in.sink, err = startSink(in.sinkAddr, filepath.Join(dumpDir, "msg.")); err == nil {
+			break
+		} else if attempt == 3 {
+			return nil, err
+		}
 	}
 
 	opts := harness.PostfixOptions{Name: "bench-" + cfg.Key, RelayTo: in.sinkAddr}

@@ -41,7 +41,7 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		Bin: "bin/edgerewrite", Out: "BENCHMARKS.md", Rules: 100_000, Messages: 2000, Sessions: 20,
+		Bin: "bin/edgerewrite", Out: "BENCHMARKS.md", Rules: 100_000, Messages: 1500, Sessions: 20,
 		Rounds: 3, Warmup: 200, Configs: allConfigurations, Modes: allModes, GoBench: true,
 		BenchTime: "500ms", MilterLogLevel: "info", Idle: 30 * time.Second,
 	}

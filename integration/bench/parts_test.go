@@ -121,7 +121,7 @@ func TestParseGoBench(t *testing.T) {
 		bench, unit string
 		want        float64
 	}{
-		{"BenchmarkLoad/rules=1000000", "MiB-heap", 812.5},
+		{"BenchmarkLoad/rules=1000000", "MiB-heap-inuse", 812.5},
 		{"BenchmarkLoad/rules=1000000", "ns/op", 3812345678},
 		{"BenchmarkEdit", "ns/op", 61234567},
 		{"BenchmarkLookup/exact/rules=1000", "ns/op", 789},
@@ -136,6 +136,10 @@ func TestParseGoBench(t *testing.T) {
 	load := keyFigure{Bench: "BenchmarkLoad/rules=1000000", Unit: "ns/op", Scale: 1e9}
 	if v, ok := load.value(g); !ok || math.Abs(v-3.812345678) > 1e-9 {
 		t.Errorf("load key figure = %v, %v", v, ok)
+	}
+	heap := keyFigure{Bench: "BenchmarkLoad/rules=1000000", Unit: "MiB-heap*", Scale: 1}
+	if v, ok := heap.value(g); !ok || v != 812.5 {
+		t.Errorf("heap key figure (unit prefix) = %v, %v", v, ok)
 	}
 	if _, ok := (keyFigure{Bench: "BenchmarkNone", Unit: "ns/op", Scale: 1}).value(g); ok {
 		t.Error("a missing benchmark has a value")
