@@ -60,8 +60,9 @@ type Outcome struct {
 	RewriteSender bool
 	// Observe: everything is decided and logged, but nothing is refused or changed.
 	Observe bool
-	// Plan is the rewrite plan. It is computed for an accepted message, and in observe mode
-	// always (to log what would change); it is empty for refused and held messages.
+	// Plan is the rewrite plan. It is computed for an accepted or held message (a held message
+	// is rewritten and quarantined, so it leaves rewritten when released), and in observe mode
+	// always (to log what would change); it is empty for refused messages.
 	Plan rewrite.Plan
 	// Actions are the milter actions the plan becomes, in the order they are sent.
 	Actions []Action
@@ -76,8 +77,11 @@ func (o *Outcome) Action() policy.Action {
 	return o.Verdict.Action
 }
 
-// Apply reports whether the Actions are sent to the MTA (accepted, not observing).
-func (o *Outcome) Apply() bool { return o.Action() == policy.Accept && !o.Observe }
+// Apply reports whether the Actions are sent to the MTA (accepted or held, not observing).
+func (o *Outcome) Apply() bool {
+	a := o.Action()
+	return (a == policy.Accept || a == policy.Hold) && !o.Observe
+}
 
 // DecideRecipient decides one envelope recipient for a message of class cl: whether the
 // snapshot resolves it inbound and what the policy says (authoritative domains, cutover,
@@ -126,7 +130,7 @@ func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOpt
 		// Every recipient was refused: the message is refused as its first recipient was.
 		out.Verdict = firstRefused.Result.Verdict
 	}
-	if out.Verdict.Action != policy.Accept && !out.Observe {
+	if (out.Verdict.Action == policy.Reject || out.Verdict.Action == policy.Tempfail) && !out.Observe {
 		return out
 	}
 

@@ -116,10 +116,14 @@ func TestDecide(t *testing.T) {
 			Headers: []rewrite.Header{{Name: "From", Value: ` "Boss <boss@tenantb.contoso.com>`}}},
 		wantVerdict: policy.Reject,
 	}, {
-		name: "hold: no rewriting",
+		name: "hold: rewritten and held, so that it leaves rewritten when released",
 		snap: snap, pol: pol,
 		in:          Input{Conn: connInternet, From: "s@example.net", Rcpts: []Rcpt{{Addr: "held@contoso.com"}}},
 		wantVerdict: policy.Hold,
+		wantActions: []string{
+			"SMFIR_DELRCPT <held@contoso.com>",
+			"SMFIR_ADDRCPT_PAR <held@tenanta.contoso.com> ORCPT=rfc822;held@contoso.com",
+		},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -141,14 +141,16 @@ func (s *session) answer(m *gomilter.Modifier, out *Outcome) (gomilter.Response,
 	switch out.Action() {
 	case policy.Reject, policy.Tempfail:
 		return replyResponse(out.Verdict), nil
-	case policy.Hold:
-		if err := m.Quarantine(holdReason(out.Verdict)); err != nil {
-			return nil, err
-		}
-		return gomilter.RespAccept, nil
 	}
 	if out.Apply() {
 		if err := applyActions(m, s.cs, out.Actions); err != nil {
+			return nil, err
+		}
+	}
+	if out.Action() == policy.Hold {
+		// Rewritten now, quarantined as well: `postsuper -H` releases the message as it
+		// would have been delivered (the rules in service at hold time decided it).
+		if err := m.Quarantine(holdReason(out.Verdict)); err != nil {
 			return nil, err
 		}
 	}

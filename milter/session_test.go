@@ -126,7 +126,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 			"SMFIR_ACCEPT",
 		},
 	}, {
-		name:   "hold: quarantined, not rewritten",
+		name:   "hold: rewritten and quarantined",
 		macros: internet,
 		msg: testMessage{
 			qid: "4FFF", from: "sender@example.net",
@@ -134,7 +134,13 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 			headers: [][2]string{{"To", " held@contoso.com"}},
 		},
 		wantRcpt: []string{"continue"},
-		wantEnd:  []string{"SMFIR_QUARANTINE cutover held@contoso.com: held for the cutover", "SMFIR_ACCEPT"},
+		wantEnd: []string{
+			"SMFIR_DELRCPT <held@contoso.com>",
+			"SMFIR_ADDRCPT_PAR <held@tenanta.contoso.com> ORCPT=rfc822;held@contoso.com",
+			`SMFIR_CHGHEADER To[1]=" held@tenanta.contoso.com"`,
+			"SMFIR_QUARANTINE cutover held@contoso.com: held for the cutover",
+			"SMFIR_ACCEPT",
+		},
 	}, {
 		name:   "tenant attribution fails: refused at end of message with the policy's reply",
 		macros: tenantA,
