@@ -103,13 +103,18 @@ func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOpt
 	// except in observe mode where nothing is refused.
 	var kept []Rcpt
 	var firstRefused *RcptOutcome
+	accepted := 0 // recipients the policy accepts, observe mode or not
 	for i, r := range in.Rcpts {
 		out.Rcpts[i] = DecideRecipient(cl, r.Addr, snap, pol, now)
-		if out.Rcpts[i].Refused() && !cl.Observe {
+		if out.Rcpts[i].Refused() {
 			if firstRefused == nil {
 				firstRefused = &out.Rcpts[i]
 			}
-			continue
+			if !cl.Observe {
+				continue
+			}
+		} else {
+			accepted++
 		}
 		kept = append(kept, r)
 	}
@@ -126,8 +131,9 @@ func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOpt
 	mres := pol.Message(cl, msg, now)
 	out.Verdict = mres.Verdict
 	out.RewriteSender = mres.RewriteSender
-	if out.Verdict.Action == policy.Accept && len(kept) == 0 && firstRefused != nil {
-		// Every recipient was refused: the message is refused as its first recipient was.
+	if out.Verdict.Action == policy.Accept && accepted == 0 && firstRefused != nil {
+		// Every recipient was refused: the message is refused as its first recipient was (in
+		// observe mode: would have been, which is what the log line must say).
 		out.Verdict = firstRefused.Result.Verdict
 	}
 	if (out.Verdict.Action == policy.Reject || out.Verdict.Action == policy.Tempfail) && !out.Observe {

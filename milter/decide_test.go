@@ -165,3 +165,14 @@ func TestDecideRecipient_SameAsEndOfMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestDecide_ObserveNamesTheWouldBeVerdictWhenEveryRecipientIsRefused(t *testing.T) {
+	snap, _ := decideFixtures(t, nil)
+	pol := loadTestPolicy(t, "testdata/session/policy.toml", true)
+	in := Input{Conn: connInternet, From: "s@example.net", Rcpts: []Rcpt{{Addr: "carol@contoso.com"}}}
+	out := Decide(in, snap, pol, DecideOptions{}, testNow)
+	if out.Verdict.Action != policy.Tempfail || out.Action() != policy.Accept || out.Apply() {
+		t.Errorf("observe, only a deferred recipient: verdict %v, Action %v, Apply %v; want would-be tempfail, told accept, nothing applied",
+			out.Verdict, out.Action(), out.Apply())
+	}
+}
