@@ -46,15 +46,18 @@ func startDaemon(bin, dir, rulesDir, logLevel string) (*harness.Edgerewrite, err
 	return d, nil
 }
 
-// readDaemonLog reads the daemon's log (text format) from offset on and returns its WARN and
-// ERROR lines (the first few, and how many) and the offset of the end of the last whole line.
-// A clean benchmark message gives the daemon nothing to warn about.
-func readDaemonLog(path string, offset int64) (problems []string, count int, end int64, err error) {
+// readDaemonLog reads the daemon's log (text format) from offset on and returns its ERROR
+// lines as problems and its WARN lines as warnings, and the offset of the end of the last
+// whole line. A clean benchmark message gives the daemon nothing to complain about.
+func readDaemonLog(path string, offset int64) (logCounts, int64, error) {
 	var c logCounts
-	end, err = scanLines(path, offset, func(line string) {
-		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+	end, err := scanLines(path, offset, func(line string) {
+		switch {
+		case strings.Contains(line, "level=ERROR"):
 			c.note(line)
+		case strings.Contains(line, "level=WARN"):
+			c.warn(line)
 		}
 	})
-	return c.Problems, c.ProblemCount, end, err
+	return c, end, err
 }

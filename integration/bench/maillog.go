@@ -14,21 +14,26 @@ type logCounts struct {
 	// Rejected counts smtpd/cleanup rejects, milter ones included (NOQUEUE: reject,
 	// milter-reject, ...).
 	Rejected int
-	// Problems are the first few warning/error/fatal lines, and every line naming a milter
-	// problem, for the report.
+	// Problems are the lines that fail a run: deferrals, bounces, rejects, anything naming a
+	// milter, error/fatal/panic lines (the first few kept, all counted).
 	Problems     []string
 	ProblemCount int
+	// Warnings are other warning lines, reported but not failing a run: an overloaded
+	// machine makes Postfix's master log "master_wakeup_timer_event: ... Resource
+	// temporarily unavailable" (a wakeup it will repeat), which loses no mail.
+	Warnings     []string
+	WarningCount int
 }
 
 const maxProblems = 5
 
-// ok reports whether the log shows want successful deliveries and nothing else worth a look.
+// ok reports whether the log shows want successful deliveries and no problem.
 func (c logCounts) ok(want int) bool {
 	return c.Sent == want && c.Deferred == 0 && c.Bounced == 0 && c.Rejected == 0 && c.ProblemCount == 0
 }
 
 func (c logCounts) String() string {
-	s := fmt.Sprintf("sent=%d deferred=%d bounced=%d rejected=%d problems=%d", c.Sent, c.Deferred, c.Bounced, c.Rejected, c.ProblemCount)
+	s := fmt.Sprintf("sent=%d deferred=%d bounced=%d rejected=%d problems=%d warnings=%d", c.Sent, c.Deferred, c.Bounced, c.Rejected, c.ProblemCount, c.WarningCount)
 	if len(c.Problems) > 0 {
 		s += ", first: " + strings.Join(c.Problems, " | ")
 	}
@@ -81,9 +86,11 @@ func (c *logCounts) add(line string) {
 	case strings.Contains(line, "reject:") || strings.Contains(line, "milter-reject") ||
 		strings.Contains(line, "milter-discard") || strings.Contains(line, "milter-hold"):
 		c.Rejected++
-	case strings.Contains(line, "warning:") || strings.Contains(line, "error:") ||
-		strings.Contains(line, "fatal:") || strings.Contains(line, "panic:") ||
-		strings.Contains(line, "milter"):
+	case strings.Contains(strings.ToLower(line), "milter") || strings.Contains(line, "error:") ||
+		strings.Contains(line, "fatal:") || strings.Contains(line, "panic:"):
+	case strings.Contains(line, "warning:"):
+		c.warn(line)
+		return
 	default:
 		return
 	}
@@ -96,4 +103,28 @@ func (c *logCounts) note(line string) {
 	if len(c.Problems) < maxProblems {
 		c.Problems = append(c.Problems, line)
 	}
+}
+
+// warn counts a warning line and keeps the first few.
+func (c *logCounts) warn(line string) {
+	c.WarningCount++
+	if len(c.Warnings) < maxProblems {
+		c.Warnings = append(c.Warnings, line)
+	}
+}
+
+// merge adds the counts of o.
+func (c *logCounts) merge(o logCounts) {
+	c.Sent += o.Sent
+	c.Deferred += o.Deferred
+	c.Bounced += o.Bounced
+	c.Rejected += o.Rejected
+	for _, p := range o.Problems {
+		c.note(p)
+	}
+	c.ProblemCount += o.ProblemCount - len(o.Problems)
+	for _, w := range o.Warnings {
+		c.warn(w)
+	}
+	c.WarningCount += o.WarningCount - len(o.Warnings)
 }

@@ -64,13 +64,15 @@ func TestCheckDump(t *testing.T) {
 
 func TestReadLog(t *testing.T) {
 	tests := []struct {
-		file                             string
-		sent, deferred, rejected, issues int
-		ok                               bool
+		file                                       string
+		sent, deferred, rejected, issues, warnings int
+		ok                                         bool
 	}{
-		{"clean.log", 9, 0, 0, 0, true},
-		// The last line has no line end yet: not read.
-		{"problems.log", 3, 1, 1, 3, false},
+		{"clean.log", 9, 0, 0, 0, 0, true},
+		// A warning that loses no mail is kept apart and does not fail the run.
+		{"warning.log", 9, 0, 0, 0, 1, true},
+		// The last line has no line end yet: not read. The milter warning is a problem.
+		{"problems.log", 3, 1, 1, 3, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -79,11 +81,17 @@ func TestReadLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Sent != tt.sent || c.Deferred != tt.deferred || c.Rejected != tt.rejected || c.ProblemCount != tt.issues {
-				t.Errorf("counts %s, want sent=%d deferred=%d rejected=%d problems=%d", c, tt.sent, tt.deferred, tt.rejected, tt.issues)
+			if c.Sent != tt.sent || c.Deferred != tt.deferred || c.Rejected != tt.rejected || c.ProblemCount != tt.issues || c.WarningCount != tt.warnings {
+				t.Errorf("counts %s, want sent=%d deferred=%d rejected=%d problems=%d warnings=%d", c, tt.sent, tt.deferred, tt.rejected, tt.issues, tt.warnings)
 			}
 			if c.ok(tt.sent) != tt.ok {
 				t.Errorf("ok(%d) = %v, want %v", tt.sent, !tt.ok, tt.ok)
+			}
+			var merged logCounts
+			merged.merge(c)
+			merged.merge(c)
+			if merged.Sent != 2*c.Sent || merged.ProblemCount != 2*c.ProblemCount || merged.WarningCount != 2*c.WarningCount {
+				t.Errorf("merged twice: %s", merged)
 			}
 			raw, _ := os.ReadFile(path)
 			if i := strings.LastIndexByte(string(raw), '\n'); off != int64(i+1) {
@@ -99,12 +107,15 @@ func TestReadLog(t *testing.T) {
 
 func TestReadDaemonLog(t *testing.T) {
 	path := filepath.Join("testdata", "daemonlog", "sample.log")
-	problems, n, off, err := readDaemonLog(path, 0)
+	c, off, err := readDaemonLog(path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 || len(problems) != 2 || !strings.Contains(problems[0], "level=WARN") || !strings.Contains(problems[1], "broken pipe") {
-		t.Errorf("%d problems %q, want the WARN and the ERROR line", n, problems)
+	if c.ProblemCount != 1 || !strings.Contains(c.Problems[0], "broken pipe") {
+		t.Errorf("problems %q, want the ERROR line", c.Problems)
+	}
+	if c.WarningCount != 1 || !strings.Contains(c.Warnings[0], "level=WARN") {
+		t.Errorf("warnings %q, want the WARN line", c.Warnings)
 	}
 	if fi, _ := os.Stat(path); off != fi.Size() {
 		t.Errorf("offset %d, want %d", off, fi.Size())

@@ -214,6 +214,7 @@ func renderRounds(p printer, results []runResult) {
 	p("### Every run")
 	p("")
 	p("\"busy\" is the share of the whole machine's CPU time in use during the run (other work included).")
+	p("A warning in Postfix's or edgerewrite's log that loses no mail is shown but does not fail a run.")
 	p("")
 	p("| round | mode | configuration | msgs | seconds | msgs/s | milter CPU ms/msg | busy | result |")
 	p("|---|---|---|---|---|---|---|---|---|")
@@ -223,6 +224,9 @@ func renderRounds(p printer, results []runResult) {
 			cpu = fmt.Sprintf("%.3f", r.MilterCPUms())
 		}
 		result := "ok"
+		if w, n := r.warnings(); n > 0 {
+			result = fmt.Sprintf("ok; %s logged, first: %s", plural(n, "warning"), strings.ReplaceAll(oneLine(w[0]), "|", "\\|"))
+		}
 		rate := fmt.Sprintf("%.1f", r.Rate)
 		if !r.OK() {
 			result = "FAILED: " + strings.ReplaceAll(oneLine(r.Err.Error()), "|", "\\|")

@@ -19,7 +19,9 @@ type runResult struct {
 	Rate    float64 // messages per second
 	// Received is how many messages the sink got in this run (after the queue drained).
 	Received int
-	Log      logCounts
+	Log      logCounts // Postfix's mail log during the run
+	// DaemonLog is edgerewrite's log during the run (ERROR lines are problems).
+	DaemonLog logCounts
 	// MilterCPU is the edgerewrite process's CPU time (user + system) over the run.
 	MilterCPU time.Duration
 	// MachineBusy is the share of the machine's CPU time that was busy during the run.
@@ -30,6 +32,11 @@ type runResult struct {
 
 // OK reports whether the run counts.
 func (r runResult) OK() bool { return r.Err == nil }
+
+// warnings are the warning lines of both logs that did not fail the run, and how many.
+func (r runResult) warnings() ([]string, int) {
+	return append(append([]string(nil), r.Log.Warnings...), r.DaemonLog.Warnings...), r.Log.WarningCount + r.DaemonLog.WarningCount
+}
 
 // MilterCPUms is the milter's CPU milliseconds per message.
 func (r runResult) MilterCPUms() float64 {
@@ -59,7 +66,7 @@ func (in *instance) measure(ctx context.Context, round int, p runParams) runResu
 	var cpu0 time.Duration
 	if in.daemon != nil {
 		var err error
-		if _, _, in.dlogOff, err = readDaemonLog(in.daemon.LogFile, in.dlogOff); err != nil {
+		if _, in.dlogOff, err = readDaemonLog(in.daemon.LogFile, in.dlogOff); err != nil {
 			res.Err = fmt.Errorf("edgerewrite log: %w", err)
 			return res
 		}
@@ -109,12 +116,12 @@ func (in *instance) measure(ctx context.Context, round int, p runParams) runResu
 		errs = append(errs, fmt.Errorf("mail log: want sent=%d and nothing else: %s", want, res.Log))
 	}
 	if in.daemon != nil {
-		problems, n, off, err := readDaemonLog(in.daemon.LogFile, in.dlogOff)
-		in.dlogOff = off
+		c, off, err := readDaemonLog(in.daemon.LogFile, in.dlogOff)
+		in.dlogOff, res.DaemonLog = off, c
 		if err != nil {
 			errs = append(errs, fmt.Errorf("edgerewrite log: %w", err))
-		} else if n > 0 {
-			errs = append(errs, fmt.Errorf("edgerewrite logged %d warnings or errors, first: %s", n, strings.Join(problems, " | ")))
+		} else if c.ProblemCount > 0 {
+			errs = append(errs, fmt.Errorf("edgerewrite logged %d errors, first: %s", c.ProblemCount, strings.Join(c.Problems, " | ")))
 		}
 	}
 	if len(errs) > 0 {
@@ -142,18 +149,5 @@ func (in *instance) waitLog(want int, timeout time.Duration) logCounts {
 			return total
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (c *logCounts) merge(o logCounts) {
-	c.Sent += o.Sent
-	c.Deferred += o.Deferred
-	c.Bounced += o.Bounced
-	c.Rejected += o.Rejected
-	c.ProblemCount += o.ProblemCount
-	for _, p := range o.Problems {
-		if len(c.Problems) < maxProblems {
-			c.Problems = append(c.Problems, p)
-		}
 	}
 }
