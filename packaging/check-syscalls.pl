@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # check-syscalls.pl UNIT BINARY TRACE...: prints, on one line, the system calls that BINARY made
 # in the strace(1) logs TRACE (strace -f -o TRACE) and that the SystemCallFilter= lines of the
-# systemd unit file UNIT do not allow. Empty line: all allowed. Used by check.sh, because the
-# filter only bites under systemd, which a package check cannot count on.
+# systemd unit file UNIT do not allow, and the socket address families it used that
+# RestrictAddressFamilies= does not allow (as "socket(AF_...)"). Empty line: all allowed. Used by
+# check.sh, because these filters only bite under systemd, which a package check cannot count on.
 #
 # Each log is read from BINARY's first execve on (what ran before, such as setpriv dropping
 # privileges, is not the daemon). The groups (@system-service, ...) come from
@@ -38,9 +39,14 @@ sub expand {
 	return map { expand($_, $seen) } @{ $groups{$name} };
 }
 
-my (%allowed, $mode);
+my (%allowed, $mode, %families);
 open my $u, '<', $unit or die "check-syscalls.pl: $unit: $!\n";
 while (<$u>) {
+	if (/^\s*RestrictAddressFamilies=(.*?)\s*$/) {
+		die "check-syscalls.pl: $unit: RestrictAddressFamilies= deny list; not supported\n" if $1 =~ /^~/;
+		$families{$_} = 1 for split ' ', $1;
+		next;
+	}
 	next unless /^\s*SystemCallFilter=(.*?)\s*$/;
 	my $value = $1;
 	my $deny = $value =~ s/^~//;
@@ -55,7 +61,7 @@ while (<$u>) {
 }
 die "check-syscalls.pl: $unit has no SystemCallFilter=\n" unless $mode;
 
-my %used;
+my (%used, %used_families);
 for my $trace (@traces) {
 	open my $t, '<', $trace or die "check-syscalls.pl: $trace: $!\n";
 	my $started = 0;
@@ -64,8 +70,13 @@ for my $trace (@traces) {
 		$started ||= /^execve\("\Q$binary\E"/;
 		next unless $started;
 		$used{$1} = 1 if /^([a-z0-9_]+)\(/;
+		$used_families{$1} = 1 if /^socket(?:pair)?\((AF_[A-Z0-9]+)/;
 	}
 	die "check-syscalls.pl: $trace: no execve of $binary\n" unless $started;
 }
 die "check-syscalls.pl: no system calls in @traces\n" unless %used;
-print join(' ', sort grep { !$allowed{$_} } keys %used), "\n";
+my @denied = sort grep { !$allowed{$_} } keys %used;
+if (%families) {
+	push @denied, map {"socket($_)"} sort grep { !$families{$_} } keys %used_families;
+}
+print join(' ', @denied), "\n";

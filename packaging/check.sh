@@ -342,9 +342,9 @@ else
 			>/dev/null 2>&1
 		if denied=$(perl packaging/check-syscalls.pl /lib/systemd/system/$UNIT /usr/sbin/edgerewrite \
 			"$tmp/strace.serve" "$tmp/strace.check" 2>&1) && [ -z "$denied" ]; then
-			pass "every system call of serve (start, SIGHUP, SIGTERM) and check is in the unit's SystemCallFilter="
+			pass "every system call and socket family of serve (start, SIGHUP, SIGTERM) and check is in the unit's SystemCallFilter= and RestrictAddressFamilies="
 		else
-			fail "system calls outside the unit's SystemCallFilter= (they would fail with EPERM): $denied"
+			fail "system calls or socket families outside the unit's SystemCallFilter= / RestrictAddressFamilies= (they would fail): $denied"
 		fi
 	else
 		info "SKIP: strace is not installed; system calls not compared with SystemCallFilter="
