@@ -13,13 +13,16 @@ type connState struct {
 	id   string
 	conn net.Conn // the MTA's connection, closed by Shutdown when its time is up
 
-	offered    uint32            // SMFIF_* actions the MTA offered in SMFIC_OPTNEG
-	clientName string            // from SMFIC_CONNECT
-	clientAddr string            // from SMFIC_CONNECT
-	connMacros map[string]string // connect and HELO stage macros, for the whole connection
-	msgMacros  map[string]string // macros of the message in progress
-	dirty      bool              // macros changed since go-milter last got them
-	lastCmd    byte              // the last command forwarded to go-milter
+	offered      uint32            // SMFIF_* actions the MTA offered in SMFIC_OPTNEG
+	offeredSteps uint32            // SMFIP_* protocol steps the MTA offered in SMFIC_OPTNEG
+	noReply      uint32            // SMFIP_NR_* steps negotiated: the MTA expects no reply to them
+	answered     bool              // go-milter replied to lastCmd (for a no-reply command: swallowed)
+	clientName   string            // from SMFIC_CONNECT
+	clientAddr   string            // from SMFIC_CONNECT
+	connMacros   map[string]string // connect and HELO stage macros, for the whole connection
+	msgMacros    map[string]string // macros of the message in progress
+	dirty        bool              // macros changed since go-milter last got them
+	lastCmd      byte              // the last command forwarded to go-milter
 
 	mailArgs []string          // ESMTP arguments of this message's SMFIC_MAIL
 	rcpts    []Rcpt            // this message's SMFIC_RCPTs with their ESMTP arguments
@@ -40,6 +43,39 @@ func newConnState(id string, c net.Conn) *connState {
 		addArgs:    make(map[string]string),
 		dirty:      true,
 	}
+}
+
+// noReplyTo reports whether the MTA expects no reply to command cmd on this connection: its
+// SMFIP_NR_* bit was offered by the MTA and granted in SMFIC_OPTNEG (milter-protocol-extras.txt).
+func (cs *connState) noReplyTo(cmd byte) bool {
+	bit := noReplyBit(cmd)
+	return bit != 0 && cs.noReply&bit != 0
+}
+
+// noReplyBit is the SMFIP_NR_* bit that spares the reply to command cmd, 0 for commands that
+// are always answered (SMFIC_OPTNEG, SMFIC_BODYEOB) or never (SMFIC_MACRO, SMFIC_ABORT, SMFIC_QUIT).
+func noReplyBit(cmd byte) uint32 {
+	switch cmd {
+	case smficConnect:
+		return smfipNRConn
+	case smficHelo:
+		return smfipNRHelo
+	case smficMail:
+		return smfipNRMail
+	case smficRcpt:
+		return smfipNRRcpt
+	case smficData:
+		return smfipNRData
+	case smficUnknown:
+		return smfipNRUnkn
+	case smficHeader:
+		return smfipNRHdr
+	case smficEOH:
+		return smfipNREOH
+	case smficBody:
+		return smfipNRBody
+	}
+	return 0
 }
 
 // beginMessage marks the connection busy; false when it is being drained (no new message).

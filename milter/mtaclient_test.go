@@ -19,13 +19,6 @@ const (
 	smfipNoHdrs   = 1 << 5   // SMFIP_NOHDRS
 	smfipNoEOH    = 1 << 6   // SMFIP_NOEOH
 	smfipNoData   = 1 << 9   // SMFIP_NODATA
-	smfipNRHdr    = 1 << 7   // SMFIP_NR_HDR (SMFIP_NOHREPL)
-	smfipNRConn   = 1 << 12  // SMFIP_NR_CONN
-	smfipNRHelo   = 1 << 13  // SMFIP_NR_HELO
-	smfipNRMail   = 1 << 14  // SMFIP_NR_MAIL
-	smfipNRRcpt   = 1 << 15  // SMFIP_NR_RCPT
-	smfipNRData   = 1 << 16  // SMFIP_NR_DATA
-	smfipNREOH    = 1 << 18  // SMFIP_NR_EOH
 	postfixEvents = 0x1fffff // what Postfix 3.7 offers with milter_protocol = 6
 )
 

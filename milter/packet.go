@@ -40,6 +40,16 @@ func cstrings(b []byte) []string {
 	return ss
 }
 
+// nextCString splits the first NUL-terminated string off b (all of b when it has no NUL).
+func nextCString(b []byte) (s, rest []byte) {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i], b[i+1:]
+		}
+	}
+	return b, nil
+}
+
 // cstring returns the first NUL-terminated string of b.
 func cstring(b []byte) string {
 	for i, c := range b {

@@ -56,6 +56,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	clock    func() time.Time
+	noReply  uint32 // SMFIP_NR_* steps granted when the MTA offers them (optNoReply)
 
 	mu        sync.Mutex
 	nextID    uint64
@@ -73,6 +74,7 @@ func NewServer(opts ServerOptions) *Server {
 		log:       opts.Logger,
 		metrics:   opts.Metrics,
 		clock:     opts.Clock,
+		noReply:   uint32(optNoReply),
 		conns:     make(map[string]*connState),
 		listeners: make(map[net.Listener]struct{}),
 		drained:   make(chan struct{}),
@@ -106,22 +108,34 @@ func (s *Server) SetSettings(st Settings) { s.settings.Store(&st) }
 const optActions = gomilter.OptChangeFrom | gomilter.OptAddRcpt | gomilter.OptAddRcptWithArgs |
 	gomilter.OptRemoveRcpt | gomilter.OptChangeHeader | gomilter.OptQuarantine | gomilter.OptSetSymList
 
-// optProtocol are the protocol steps negotiated: no HELO, body chunks, DATA or unknown commands,
-// and header values with their leading space (SMFIP_HDR_LEADSPC) so that unchanged bytes stay
-// unchanged and changed values go back verbatim. No SMFIP_NR_* (no-reply) bit: every event is
-// answered.
-const optProtocol = gomilter.OptNoHelo | gomilter.OptNoBody | gomilter.OptNoData | gomilter.OptNoUnknown |
-	gomilter.OptHeaderLeadingSpace
+// optProtocol are the protocol steps negotiated: no HELO, body chunks, end of header, DATA or
+// unknown commands (the session needs none of them), and header values with their leading
+// space (SMFIP_HDR_LEADSPC) so that unchanged bytes stay unchanged and changed values go back
+// verbatim.
+const optProtocol = gomilter.OptNoHelo | gomilter.OptNoBody | gomilter.OptNoEOH | gomilter.OptNoData |
+	gomilter.OptNoUnknown | gomilter.OptHeaderLeadingSpace
 
-// symList are the macros requested per stage (SMFIF_SETSYMLIST). Postfix then sends exactly
-// these lists and no macros for unlisted stages. Connection facts are asked for again at MAIL
-// because TLS and SASL may happen after the connect and HELO stages.
+// optNoReply are the no-reply steps (SMFIP_NR_*) taken when the MTA offers them: the session
+// never refuses at SMFIC_CONNECT, SMFIC_MAIL or SMFIC_HEADER (its refusals come at SMFIC_RCPT
+// and end of message), so the MTA need not wait there, and sends the headers back to back.
+// go-milter v0.5.0 answers every command whatever was negotiated, so the wire layer grants
+// these per connection, only those the MTA offered (wireConn.negotiate), and swallows
+// go-milter's SMFIR_CONTINUE to them; the session leaves it out where it can (session.pass).
+const optNoReply = gomilter.OptNoConnReply | gomilter.OptNoMailReply | gomilter.OptNoHeaderReply
+
+// symList are the macros requested per stage (SMFIF_SETSYMLIST). Postfix sends each stage's
+// list before the stage's event (before each header, the end-of-header list), or main.cf's
+// milter_*_macros for a stage not listed here. Connection facts are asked for again at MAIL
+// because TLS and SASL may happen after the connect and HELO stages. The other stages ask
+// only for the queue ID: it does not change within a message, so the wire layer, which passes
+// macros on only when they changed, has nothing to pass on for them.
 func symList() map[gomilter.Stage][]string {
 	return map[gomilter.Stage][]string{
 		gomilter.StageConnect:  {"{daemon_name}", "{client_addr}", "{client_name}"},
 		gomilter.StageHelo:     {"{cert_subject}", "{cert_issuer}", "{tls_version}"},
 		gomilter.StageMailFrom: {"i", "{auth_authen}", "{cert_subject}", "{cert_issuer}", "{daemon_name}"},
-		gomilter.StageRcptTo:   {"{rcpt_addr}"},
+		gomilter.StageRcptTo:   {"i"},
+		gomilter.StageData:     {"i"},
 		gomilter.StageEOH:      {"i"},
 		gomilter.StageEOM:      {"i"},
 	}

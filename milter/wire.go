@@ -41,8 +41,18 @@ const (
 	smficEOH     = 'N' // SMFIC_EOH
 	smficOptneg  = 'O' // SMFIC_OPTNEG
 	smficRcpt    = 'R' // SMFIC_RCPT
+	smficData    = 'T' // SMFIC_DATA
+	smficUnknown = 'U' // SMFIC_UNKNOWN
 
 	smfirAddRcpt    = '+' // SMFIR_ADDRCPT
+	smfirDelRcpt    = '-' // SMFIR_DELRCPT
+	smfirReplBody   = 'b' // SMFIR_REPLBODY
+	smfirContinue   = 'c' // SMFIR_CONTINUE
+	smfirChgFrom    = 'e' // SMFIR_CHGFROM
+	smfirAddHeader  = 'h' // SMFIR_ADDHEADER
+	smfirInsHeader  = 'i' // SMFIR_INSHEADER
+	smfirChgHeader  = 'm' // SMFIR_CHGHEADER
+	smfirQuarantine = 'q' // SMFIR_QUARANTINE
 	smfirAddRcptPar = '2' // SMFIR_ADDRCPT_PAR
 	smfirAccept     = 'a' // SMFIR_ACCEPT
 	smfirDiscard    = 'd' // SMFIR_DISCARD
@@ -52,10 +62,25 @@ const (
 
 	smfifAddRcptPar = 1 << 7 // SMFIF_ADDRCPT_PAR
 
+	smfipNRHdr  = 1 << 7  // SMFIP_NR_HDR (also named SMFIP_NOHREPL)
+	smfipNRConn = 1 << 12 // SMFIP_NR_CONN
+	smfipNRHelo = 1 << 13 // SMFIP_NR_HELO
+	smfipNRMail = 1 << 14 // SMFIP_NR_MAIL
+	smfipNRRcpt = 1 << 15 // SMFIP_NR_RCPT
+	smfipNRData = 1 << 16 // SMFIP_NR_DATA
+	smfipNRUnkn = 1 << 17 // SMFIP_NR_UNKN
+	smfipNREOH  = 1 << 18 // SMFIP_NR_EOH
+	smfipNRBody = 1 << 19 // SMFIP_NR_BODY
+	// smfipNRAll are all SMFIP_NR_* bits.
+	smfipNRAll = smfipNRHdr | smfipNRConn | smfipNRHelo | smfipNRMail | smfipNRRcpt | smfipNRData |
+		smfipNRUnkn | smfipNREOH | smfipNRBody
+
 	// macroConnID is the macro that carries the connection id to the session.
 	macroConnID = "{edgerewrite_conn}"
 	// maxPacket bounds a packet's length (command byte and data), as go-milter does.
 	maxPacket = 1 << 20
+	// maxPending bounds the outbound bytes held back before a reply the MTA waits for.
+	maxPending = 64 << 10
 )
 
 // wireListener hands go-milter wireConns and keeps accepting through temporary errors
@@ -162,26 +187,33 @@ func (c *wireConn) inbound(cmd byte, data []byte) error {
 	case smficOptneg:
 		if len(data) >= 12 {
 			cs.offered = binary.BigEndian.Uint32(data[4:8])
+			cs.offeredSteps = binary.BigEndian.Uint32(data[8:12])
 		}
 	case smficMacro:
 		if len(data) == 0 {
 			break // go-milter reports the malformed packet
 		}
-		stage, kv := data[0], cstrings(data[1:])
+		stage, kv := data[0], data[1:]
 		m := cs.msgMacros
 		switch stage {
 		case smficConnect, smficHelo:
 			m = cs.connMacros
 		case smficMail:
-			clear(cs.msgMacros) // a new transaction
+			if len(m) > 0 { // a new transaction
+				clear(m)
+				cs.dirty = true
+			}
 		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
+		for len(kv) > 0 {
+			var k, v []byte
+			k, kv = nextCString(kv)
+			v, kv = nextCString(kv)
+			if old, ok := m[string(k)]; ok && old == string(v) {
+				continue // Postfix repeats a stage's macros before each event: no copy, no change
+			}
+			m[string(k)] = string(v)
+			cs.dirty = true
 		}
-		if len(kv)%2 == 1 {
-			m[kv[len(kv)-1]] = ""
-		}
-		cs.dirty = true
 		return nil
 	case smficConnect:
 		cs.clientName, cs.clientAddr = parseConnect(data)
@@ -202,7 +234,7 @@ func (c *wireConn) inbound(cmd byte, data []byte) error {
 	case smficAbort:
 		cs.endMessage()
 	}
-	cs.lastCmd = cmd
+	cs.lastCmd, cs.answered = cmd, false
 	c.in = appendPacket(c.in, cmd, data)
 	return nil
 }
@@ -238,12 +270,13 @@ func (c *wireConn) injectMacros(stage byte) {
 	c.in = appendCStrings(c.in, macroConnID, cs.id)
 }
 
-// Write takes go-milter's replies, turns SMFIR_ADDRCPT into SMFIR_ADDRCPT_PAR where the session
-// registered arguments, and notes the end of each message.
+// Write takes go-milter's packets, edits them (outbound) and holds them until go-milter has
+// written a packet the MTA waits for: the modification requests of end of message then go in
+// one system call with the final reply, and nothing the MTA waits for is ever held back.
 func (c *wireConn) Write(p []byte) (int, error) {
 	c.out = append(c.out, p...)
-	w := c.wbuf[:0]
 	off := 0
+	flush := false
 	for len(c.out)-off >= 5 {
 		n := int(binary.BigEndian.Uint32(c.out[off:]))
 		if n == 0 || n > maxPacket {
@@ -252,23 +285,54 @@ func (c *wireConn) Write(p []byte) (int, error) {
 		if len(c.out)-off-4 < n {
 			break
 		}
-		w = c.outbound(w, c.out[off+4], c.out[off+5:off+4+n])
+		var err error
+		c.wbuf, err = c.outbound(c.wbuf, c.out[off+4], c.out[off+5:off+4+n])
+		if err != nil {
+			c.srv.log.Error("milter protocol error; closing the connection (the MTA applies milter_default_action)",
+				"conn", c.cs.id, "err", err)
+			return 0, err
+		}
+		flush = flush || awaited(c.out[off+4])
 		off += 4 + n
 	}
 	c.out = c.out[:copy(c.out, c.out[off:])]
-	c.wbuf = w
-	if len(w) > 0 {
-		if _, err := c.Conn.Write(w); err != nil {
+	if len(c.wbuf) > 0 && (flush || len(c.wbuf) >= maxPending) {
+		_, err := c.Conn.Write(c.wbuf)
+		c.wbuf = c.wbuf[:0]
+		if err != nil {
 			return 0, err
 		}
 	}
 	return len(p), nil
 }
 
-// outbound appends the packet the MTA is to get for one go-milter reply.
-func (c *wireConn) outbound(w []byte, cmd byte, data []byte) []byte {
-	cs := c.cs
+// awaited reports whether the MTA waits for packet cmd: every reply but the modification
+// requests of end of message, which it reads until the final reply comes (SMFIR_PROGRESS too
+// is sent at once: it keeps the MTA's timer from running out).
+func awaited(cmd byte) bool {
 	switch cmd {
+	case smfirAddRcpt, smfirAddRcptPar, smfirDelRcpt, smfirReplBody, smfirChgFrom, smfirAddHeader,
+		smfirInsHeader, smfirChgHeader, smfirQuarantine:
+		return false
+	}
+	return true
+}
+
+// outbound appends the packet the MTA is to get for one go-milter packet: nothing for the
+// SMFIR_CONTINUE of a command the MTA expects no reply to (SMFIP_NR_*); any other packet for
+// such a command is an error, since the MTA would read it as the answer to a later command.
+func (c *wireConn) outbound(w []byte, cmd byte, data []byte) ([]byte, error) {
+	cs := c.cs
+	if cs.noReplyTo(cs.lastCmd) {
+		if cmd != smfirContinue || len(data) != 0 || cs.answered {
+			return w, fmt.Errorf("milter: reply %q to command %q, which the MTA expects no reply to (SMFIP_NR_*)", cmd, cs.lastCmd)
+		}
+		cs.answered = true
+		return w, nil
+	}
+	switch cmd {
+	case smficOptneg:
+		return c.negotiate(w, data), nil
 	case smfirAddRcpt:
 		addr := trimBrackets(cstring(data))
 		if args, ok := cs.addArgs[addr]; ok && cs.offered&smfifAddRcptPar != 0 {
@@ -278,14 +342,30 @@ func (c *wireConn) outbound(w []byte, cmd byte, data []byte) []byte {
 			w = append(w, addr...)
 			w = append(w, '>', 0)
 			w = append(w, args...)
-			return append(w, 0)
+			return append(w, 0), nil
 		}
 	case smfirAccept, smfirDiscard, smfirReject, smfirTempfail, smfirReplyCode:
 		if endsMessage(cs.lastCmd, cmd) {
 			cs.endMessage()
 		}
 	}
-	return appendPacket(w, cmd, data)
+	return appendPacket(w, cmd, data), nil
+}
+
+// negotiate appends go-milter's SMFIC_OPTNEG reply (version, actions, protocol steps, then the
+// macro lists) with the SMFIP_NR_* steps set to those the Server wants and the MTA offered, and
+// notes them: go-milter answers every command, and outbound swallows those answers.
+func (c *wireConn) negotiate(w []byte, data []byte) []byte {
+	start := len(w)
+	w = appendPacket(w, smficOptneg, data)
+	if len(data) < 12 {
+		return w // go-milter always sends 12 bytes or more; the MTA will refuse this one
+	}
+	cs := c.cs
+	cs.noReply = c.srv.noReply & cs.offeredSteps & smfipNRAll
+	proto := binary.BigEndian.Uint32(data[8:12])&^smfipNRAll | cs.noReply
+	binary.BigEndian.PutUint32(w[start+5+8:], proto)
+	return w
 }
 
 // endsMessage reports whether a final reply to command last ends the message: any final reply

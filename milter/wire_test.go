@@ -231,9 +231,15 @@ func TestWire_SMFIR_ADDRCPT_BecomesADDRCPT_PAR(t *testing.T) {
 			_, wc, mta := wirePair(t)
 			wc.cs.offered = tc.offered
 			wc.cs.registerAddRcpt("new@example.org", tc.register)
-			go wc.Write(pkt{smfirAddRcpt, cstr("<new@example.org>")}.bytes())
+			go func() { // held back until the final reply, which the MTA waits for
+				wc.Write(pkt{smfirAddRcpt, cstr("<new@example.org>")}.bytes())
+				wc.Write(pkt{smfirAccept, nil}.bytes())
+			}()
 			if got := readPkt(t, mta); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("MTA got %q %q, want %q %q", got.cmd, got.data, tc.want.cmd, tc.want.data)
+			}
+			if got := readPkt(t, mta); got.cmd != smfirAccept {
+				t.Errorf("MTA got %q after the recipient, want SMFIR_ACCEPT", got.cmd)
 			}
 		})
 	}
@@ -243,9 +249,14 @@ func TestWire_ReplyWrittenInPieces(t *testing.T) {
 	_, wc, mta := wirePair(t)
 	value := " " + strings.Repeat("x", 10000) // go-milter's bufio.Writer splits packets over 4 KiB
 	whole := pkt{'m', append(binary.BigEndian.AppendUint32(nil, 1), cstr("Subject", value)...)}.bytes()
+	accept := pkt{smfirAccept, nil}.bytes()
 	done := make(chan pkt)
-	go func() { p, _ := readPktErr(mta); done <- p }()
-	for _, part := range [][]byte{whole[:3], whole[3:4096], whole[4096:]} {
+	go func() {
+		p, _ := readPktErr(mta)
+		readPktErr(mta) // the SMFIR_ACCEPT that sent it on its way
+		done <- p
+	}()
+	for _, part := range [][]byte{whole[:3], whole[3:4096], whole[4096:], accept[:2], accept[2:]} {
 		if n, err := wc.Write(part); err != nil || n != len(part) {
 			t.Fatalf("Write = %d, %v", n, err)
 		}
