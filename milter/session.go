@@ -21,13 +21,14 @@ type session struct {
 	srv *Server
 	cs  *connState
 
-	started bool // SMFIC_MAIL seen: the fields below are this message's
-	start   time.Time
-	snap    *rewrite.Snapshot
-	pol     *policy.Policy
-	opts    DecideOptions
-	class   policy.Class
-	in      Input
+	started  bool // SMFIC_MAIL seen: the fields below are this message's
+	noPolicy bool // SMFIC_MAIL found no policy in service: recipients are tempfailed
+	start    time.Time
+	snap     *rewrite.Snapshot
+	pol      *policy.Policy
+	opts     DecideOptions
+	class    policy.Class
+	in       Input
 }
 
 func newSession(s *Server) *session { return &session{srv: s} }
@@ -41,26 +42,39 @@ func (s *session) bind(m *gomilter.Modifier) {
 
 // reset forgets the message.
 func (s *session) reset() {
-	s.started = false
+	s.started, s.noPolicy = false, false
 	s.snap, s.pol = nil, nil
 	s.in = Input{}
 }
 
+// pass is the answer "go on" to command cmd: none at all where the MTA expects no reply
+// (SMFIP_NR_*, negotiated per connection by the wire layer), so that go-milter writes nothing;
+// SMFIR_CONTINUE otherwise. Commands that may be refused (SMFIC_RCPT, end of message) are
+// always answered.
+func (s *session) pass(cmd byte) gomilter.Response {
+	if s.cs != nil && s.cs.noReplyTo(cmd) {
+		return nil
+	}
+	return gomilter.RespContinue
+}
+
 // Connect is SMFIC_CONNECT; the client's facts are taken from the macros at MAIL.
 func (s *session) Connect(host, family string, port uint16, addr net.IP, m *gomilter.Modifier) (resp gomilter.Response, err error) {
-	defer s.recoverTo(&resp, "connect")
+	defer s.recoverTo(&resp, smficConnect, "connect")
 	s.bind(m)
-	return gomilter.RespContinue, nil
+	return s.pass(smficConnect), nil
 }
 
 // Helo is SMFIC_HELO, which is not negotiated.
 func (s *session) Helo(name string, m *gomilter.Modifier) (gomilter.Response, error) {
-	return gomilter.RespContinue, nil
+	return s.pass(smficHelo), nil
 }
 
 // MailFrom is SMFIC_MAIL: the message starts, on the rules snapshot and policy in service now.
+// It never refuses (the MTA may not wait for its answer): without a policy the recipients are
+// tempfailed at SMFIC_RCPT.
 func (s *session) MailFrom(from string, m *gomilter.Modifier) (resp gomilter.Response, err error) {
-	defer s.recoverTo(&resp, "mail")
+	defer s.recoverTo(&resp, smficMail, "mail")
 	s.bind(m)
 	s.reset()
 	s.start = s.srv.clock()
@@ -71,17 +85,21 @@ func (s *session) MailFrom(from string, m *gomilter.Modifier) (resp gomilter.Res
 	s.in.From = from
 	if s.pol == nil {
 		s.srv.log.Error("no policy in service; message deferred", "client", s.in.Conn.Addr.String())
-		return tempfailResponse("4.3.5", "edgerewrite has no configuration loaded, try again later"), nil
+		s.noPolicy = true
+		return s.pass(smficMail), nil
 	}
 	s.class = s.pol.Classify(s.in.Conn)
 	s.started = true
-	return gomilter.RespContinue, nil
+	return s.pass(smficMail), nil
 }
 
 // RcptTo is SMFIC_RCPT: the policy may refuse the recipient here, with its own reply.
 func (s *session) RcptTo(rcpt string, m *gomilter.Modifier) (resp gomilter.Response, err error) {
-	defer s.recoverTo(&resp, "rcpt")
+	defer s.recoverTo(&resp, smficRcpt, "rcpt")
 	s.bind(m)
+	if s.noPolicy {
+		return noPolicyResponse(), nil
+	}
 	if !s.started || s.failed() {
 		return tempfailResponse("4.3.0", "temporary failure in the address rewriting service, try again later"), nil
 	}
@@ -99,17 +117,18 @@ func (s *session) RcptTo(rcpt string, m *gomilter.Modifier) (resp gomilter.Respo
 
 // Header is SMFIC_HEADER: the value is kept byte for byte (SMFIP_HDR_LEADSPC).
 func (s *session) Header(name, value string, m *gomilter.Modifier) (resp gomilter.Response, err error) {
-	defer s.recoverTo(&resp, "header")
+	defer s.recoverTo(&resp, smficHeader, "header")
+	s.bind(m)
 	injectFault(name, value) // a no-op unless built with -tags faultinject (faultinject.go)
 	if s.started {
 		s.in.Headers = append(s.in.Headers, rewrite.Header{Name: name, Value: value})
 	}
-	return gomilter.RespContinue, nil
+	return s.pass(smficHeader), nil
 }
 
-// Headers is SMFIC_EOH.
+// Headers is SMFIC_EOH, which is not negotiated.
 func (s *session) Headers(h textproto.MIMEHeader, m *gomilter.Modifier) (gomilter.Response, error) {
-	return gomilter.RespContinue, nil
+	return s.pass(smficEOH), nil
 }
 
 // BodyChunk is SMFIC_BODY, which is not negotiated.
@@ -119,9 +138,12 @@ func (s *session) BodyChunk(chunk []byte, m *gomilter.Modifier) (gomilter.Respon
 
 // Body is SMFIC_BODYEOB: decide, apply the actions, answer, log one line.
 func (s *session) Body(m *gomilter.Modifier) (resp gomilter.Response, err error) {
-	defer s.recoverTo(&resp, "end of message")
+	defer s.recoverTo(&resp, smficBodyEOB, "end of message")
 	defer s.reset()
 	s.bind(m)
+	if s.noPolicy {
+		return noPolicyResponse(), nil
+	}
 	if !s.started || s.failed() {
 		return tempfailResponse("4.3.0", "temporary failure in the address rewriting service, try again later"), nil
 	}
@@ -184,14 +206,24 @@ func (s *session) finish(out *Outcome) {
 	s.srv.countMessage(out, elapsed)
 }
 
+// noPolicyResponse defers a message that found no policy in service.
+func noPolicyResponse() gomilter.Response {
+	return tempfailResponse("4.3.5", "edgerewrite has no configuration loaded, try again later")
+}
+
 func (s *session) failed() bool { return s.cs != nil && s.cs.failed }
 
-// recoverTo turns a panic in a callback into a temporary failure of the message; the rest of
-// the message is tempfailed too (the connection state remembers), and the daemon serves on.
-func (s *session) recoverTo(resp *gomilter.Response, stage string) {
+// recoverTo turns a panic in the callback of command cmd into a temporary failure of the
+// message; the rest of the message is tempfailed too (the connection state remembers), and the
+// daemon serves on. Where the MTA expects no reply to cmd, nothing is answered and the
+// failure is told at its next command that gets one (SMFIC_RCPT or end of message).
+func (s *session) recoverTo(resp *gomilter.Response, cmd byte, stage string) {
 	if v := recover(); v != nil {
 		s.panicked(v, stage)
 		*resp = gomilter.RespTempFail
+		if s.cs != nil && s.cs.noReplyTo(cmd) {
+			*resp = nil
+		}
 	}
 }
 
