@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the packages that packaging/build.sh wrote to dist/ (make package-check, run by
 # make test): lintian on the .deb; install it and check what it installed (edgerewrite check,
-# the user, owners and modes, the unit, a short run of the daemon as the unit would run it);
-# remove and purge it; query the .rpm's metadata, files and scripts.
+# the user, owners and modes, the unit; check-serve.sh runs the daemon as the unit would);
+# install it again (the upgrade path), remove and purge it; check-rpm.sh queries the .rpm's
+# metadata, files and scripts.
 #
 # Needs root, dpkg, lintian, rpm, systemd-analyze and Postfix (make deps installs them). Does
 # not need systemd to be running. Prints one PASS or FAIL line per check and exits non-zero if
@@ -12,42 +13,10 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 
-UNIT=edgerewrite.service
-CONF=/etc/edgerewrite/edgerewrite.toml
-SOCKDIR=/var/spool/postfix/edgerewrite
-SOCK=$SOCKDIR/edgerewrite.sock
+. packaging/check-lib.sh
 MAX_EXPOSURE=2.0
 
-failures=0
-pass() { echo "PASS: $*"; }
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-info() { echo "INFO: $*"; }
-# check DESCRIPTION COMMAND...: PASS if COMMAND exits 0, else FAIL with its output.
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		pass "$what"
-	else
-		fail "$what"
-		[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/      /'
-	fi
-}
-# owner_mode PATH USER:GROUP MODE
-owner_mode() {
-	local got
-	got=$(stat -c '%U:%G %a' "$1" 2>&1)
-	if [ "$got" = "$2 $3" ]; then
-		pass "$1 is $2 $3"
-	else
-		fail "$1 is $2 $3 (found: $got)"
-	fi
-}
 installed() { dpkg-query -W -f='${db:Status-Status}' edgerewrite 2>/dev/null | grep -qv '^not-installed$'; }
-systemd_running() { [ -d /run/systemd/system ]; }
 
 # --- preconditions ---------------------------------------------------------------------------
 
@@ -87,17 +56,12 @@ RPM=${rpms[0]}
 # --- cleanup, on every exit --------------------------------------------------------------------
 
 tmp=$(mktemp -d)
-serve_pid=
 user_existed=no
 getent passwd edgerewrite >/dev/null && user_existed=yes
 group_existed=no
 getent group edgerewrite >/dev/null && group_existed=yes
 
 cleanup() {
-	if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then
-		kill -KILL "$serve_pid" 2>/dev/null
-		wait "$serve_pid" 2>/dev/null
-	fi
 	if installed; then
 		DEBIAN_FRONTEND=noninteractive dpkg -P edgerewrite >/dev/null 2>&1 ||
 			echo "package-check: could not purge edgerewrite; run dpkg -P edgerewrite" >&2
@@ -254,105 +218,12 @@ else
 	fail "exposure ${exposure:-?} <= $MAX_EXPOSURE"
 fi
 
-echo "== the daemon, run as the unit runs it"
 if systemd_running; then
 	# postinst started it through systemd.
+	echo "== the daemon"
 	check "$UNIT is active after install" systemctl is-active --quiet $UNIT
 else
-	# No systemd here: run serve as user and group edgerewrite with its supplementary group
-	# postfix (as User=, Group=, SupplementaryGroups= do) and UMask=0007, with a NOTIFY_SOCKET
-	# to receive READY=1. setpriv execs in place. With strace installed, the run is traced, to
-	# check the system calls against the unit's SystemCallFilter=.
-	failures_before=$failures
-	tracer=()
-	if command -v strace >/dev/null 2>&1; then
-		tracer=(strace -f -qq -o "$tmp/strace.serve")
-	fi
-	as_unit=(setpriv --reuid=edgerewrite --regid=edgerewrite --init-groups --)
-	chmod 0711 "$tmp"
-	perl -MSocket -MIO::Socket::UNIX -e '
-		my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $ARGV[0]) or die "notify socket: $!\n";
-		chmod 0666, $ARGV[0];
-		$SIG{ALRM} = sub { exit 1 };
-		alarm 20;
-		while (defined $s->recv(my $buf, 4096)) { print "$buf\n"; exit 0 if $buf =~ /^READY=1$/m }
-		exit 1;
-	' "$tmp/notify.sock" >"$tmp/notify.out" 2>&1 &
-	notify_pid=$!
-	for _ in $(seq 50); do [ -S "$tmp/notify.sock" ] && break; sleep 0.1; done
-	# On a shared test machine another daemon may hold the default metrics address: then run
-	# with a copy of the installed config that turns metrics off, rather than fail.
-	serve_conf=$CONF
-	if perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(PeerAddr => "127.0.0.1:9754", Timeout => 1) ? 0 : 1)'; then
-		info "127.0.0.1:9754 (the default metrics_listen) is in use: serve runs with metrics_listen = \"\""
-		# In a directory the daemon can read: it watches the config file's directory.
-		mkdir -m 0755 "$tmp/conf"
-		{
-			echo 'metrics_listen = ""'
-			cat "$CONF"
-		} >"$tmp/conf/edgerewrite.toml"
-		chmod 0644 "$tmp/conf/edgerewrite.toml"
-		serve_conf=$tmp/conf/edgerewrite.toml
-	fi
-	(umask 0007 && exec env NOTIFY_SOCKET="$tmp/notify.sock" "${tracer[@]}" "${as_unit[@]}" \
-		/usr/sbin/edgerewrite serve -c "$serve_conf") >"$tmp/serve.log" 2>&1 &
-	serve_pid=$!
-	if wait "$notify_pid"; then
-		pass "serve sends READY=1 to \$NOTIFY_SOCKET (Type=notify)"
-	else
-		fail "serve sends READY=1 to \$NOTIFY_SOCKET within 20 s (Type=notify)"
-	fi
-	daemon_pid=$serve_pid
-	if [ ${#tracer[@]} -gt 0 ]; then
-		daemon_pid=$(pgrep -P "$serve_pid" | head -1)
-	fi
-	if [ -S "$SOCK" ]; then
-		owner_mode "$SOCK" edgerewrite:postfix 660
-		check "user postfix can connect to $SOCK" runuser -u postfix -- perl -MIO::Socket::UNIX \
-			-e 'IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect $ARGV[0]: $!\n"' "$SOCK"
-	else
-		fail "serve creates the milter socket $SOCK"
-	fi
-	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-		kill -HUP "$daemon_pid"
-		sleep 1
-		check "serve keeps running after SIGHUP (systemctl reload)" kill -0 "$daemon_pid"
-		kill -TERM "$daemon_pid" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$serve_pid" 2>/dev/null; then
-			fail "serve exits within 10 s of SIGTERM"
-		else
-			wait "$serve_pid"
-			rc=$?
-			serve_pid=
-			if [ "$rc" -eq 0 ]; then
-				pass "serve exits 0 on SIGTERM (systemctl stop)"
-			else
-				fail "serve exits 0 on SIGTERM (exit $rc)"
-			fi
-		fi
-	else
-		wait "$serve_pid"
-		fail "serve keeps running (it exited with $?)"
-		serve_pid=
-	fi
-	if [ ${#tracer[@]} -gt 0 ]; then
-		# ExecStartPre= runs check under the same filter.
-		strace -f -qq -o "$tmp/strace.check" "${as_unit[@]}" /usr/sbin/edgerewrite check -c "$CONF" \
-			>/dev/null 2>&1
-		if denied=$(perl packaging/check-syscalls.pl /lib/systemd/system/$UNIT /usr/sbin/edgerewrite \
-			"$tmp/strace.serve" "$tmp/strace.check" 2>&1) && [ -z "$denied" ]; then
-			pass "every system call and socket family of serve (start, SIGHUP, SIGTERM) and check is in the unit's SystemCallFilter= and RestrictAddressFamilies="
-		else
-			fail "system calls or socket families outside the unit's SystemCallFilter= / RestrictAddressFamilies= (they would fail): $denied"
-		fi
-	else
-		info "SKIP: strace is not installed; system calls not compared with SystemCallFilter="
-	fi
-	if [ -s "$tmp/serve.log" ] && [ "$failures" -gt "$failures_before" ]; then
-		echo "      serve's log:"
-		sed 's/^/      /' "$tmp/serve.log" | tail -20
-	fi
+	bash packaging/check-serve.sh || failures=$((failures + 1))
 fi
 
 # --- remove and purge --------------------------------------------------------------------------
@@ -386,62 +257,7 @@ check "dpkg -P removes the stat overrides postinst added" bash -c \
 
 # --- rpm ---------------------------------------------------------------------------------------
 
-echo "== rpm $RPM"
-check "rpm -K: digests" rpm -K --nosignature "$RPM"
-rpm -qip "$RPM" >"$tmp/rpm-info" 2>&1
-sed 's/^/      /' "$tmp/rpm-info" | sed -n '1,16p'
-version=$(dpkg-deb -f "$DEB" Version)
-# rpm_tag TAG WANT: the rpm's header tag TAG is WANT (the same facts rpm -qip shows).
-rpm_tag() {
-	local got
-	got=$(rpm -qp --qf "%{$1}" "$RPM" 2>&1)
-	if [ "$got" = "$2" ]; then
-		pass "rpm $1: $2"
-	else
-		fail "rpm $1: $2 (found: $got)"
-	fi
-}
-rpm_tag NAME edgerewrite
-rpm_tag VERSION "${version%-*}"
-rpm_tag RELEASE "${version##*-}"
-rpm_tag ARCH "$(uname -m)"
-rpm_tag LICENSE MIT
-rpm_tag URL https://github.com/edgerewrite/edgerewrite
-rpm_tag SUMMARY "Address-rewriting milter for Postfix (shared email domains)"
-rpm -qlp "$RPM" >"$tmp/rpm-files" 2>&1
-for f in /usr/sbin/edgerewrite /usr/lib/systemd/system/$UNIT "$CONF" /etc/edgerewrite/rules \
-	/usr/share/man/man8/edgerewrite.8.gz /usr/lib/sysusers.d/edgerewrite.conf \
-	/usr/share/doc/edgerewrite/README.md /usr/share/licenses/edgerewrite/LICENSE "$SOCKDIR"; do
-	check "rpm -qlp lists $f" grep -qx "$f" "$tmp/rpm-files"
-done
-# FILEFLAGS: c = %config, n = noreplace.
-rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]' \
-	"$RPM" >"$tmp/rpm-flags" 2>&1
-for want in "cn -rw-r----- root:edgerewrite $CONF" "cn -rw-r--r-- root:root /etc/edgerewrite/rules/" \
-	"d?[a-z]* drwxr-x--- root:edgerewrite /etc/edgerewrite/rules$" \
-	"[a-z]* drwxr-x--- edgerewrite:postfix $SOCKDIR$" "[a-z]* -rwxr-xr-x root:root /usr/sbin/edgerewrite$"; do
-	check "rpm file: $want" grep -Eq "^$want" "$tmp/rpm-flags"
-done
-check "rpm -qp --configfiles lists $CONF" bash -c "rpm -qp --configfiles '$RPM' | grep -qx '$CONF'"
-check "rpm -qp --requires: postfix" bash -c "rpm -qp --requires '$RPM' | grep -qx postfix"
-rpm -qp --scripts "$RPM" >"$tmp/rpm-scripts" 2>&1
-# section: the scriptlet that starts with "$1 scriptlet"; then the commands it must run.
-scriptlet_has() {
-	awk -v s="$1 scriptlet" 'index($0, s) == 1 { on = 1; next } / scriptlet \(using / { on = 0 } on' \
-		"$tmp/rpm-scripts" | grep -q -- "$2"
-}
-for want in "preinstall|systemd-sysusers" "preinstall|useradd -r" "postinstall|usermod -a -G postfix" \
-	"postinstall|systemctl --no-reload preset edgerewrite.service" \
-	"preuninstall|systemctl --no-reload disable edgerewrite.service" \
-	"preuninstall|systemctl stop edgerewrite.service" \
-	"postuninstall|systemctl try-restart edgerewrite.service"; do
-	check "rpm -qp --scripts: ${want%%|*} runs ${want#*|}" scriptlet_has "${want%%|*}" "${want#*|}"
-done
+bash packaging/check-rpm.sh "$RPM" "$(dpkg-deb -f "$DEB" Version)" || failures=$((failures + 1))
 
 echo
-if [ "$failures" -eq 0 ]; then
-	echo "package-check: all checks passed"
-else
-	echo "package-check: $failures check(s) FAILED"
-	exit 1
-fi
+finish package-check
