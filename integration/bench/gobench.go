@@ -36,7 +36,7 @@ func goBenchArgs(benchtime string) []string {
 // runGoBench runs the Go benchmarks in the module root dir and parses their output.
 func runGoBench(ctx context.Context, dir, benchtime string) goBench {
 	args := goBenchArgs(benchtime)
-	g := goBench{Command: "go " + strings.Join(args, " ")}
+	g := goBench{Command: shellJoin(append([]string{"go"}, args...))}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	var out bytes.Buffer
@@ -101,21 +101,35 @@ var keyFigures = []keyFigure{
 	{"milter session bytes", "BenchmarkSession", "B/op", 1, "B"},
 }
 
-// value returns the key figure from g, scaled, and whether the output had it.
-func (k keyFigure) value(g goBench) (float64, bool) {
+// value returns the key figure from g, scaled, the unit it was reported in, and whether the
+// output had it.
+func (k keyFigure) value(g goBench) (float64, string, bool) {
 	m, ok := g.Results[k.Bench]
 	if !ok {
-		return 0, false
+		return 0, "", false
 	}
 	if prefix, ok := strings.CutSuffix(k.Unit, "*"); ok {
-		units := slices.Sorted(maps.Keys(m))
-		for _, u := range units {
+		for _, u := range slices.Sorted(maps.Keys(m)) {
 			if strings.HasPrefix(u, prefix) {
-				return m[u] / k.Scale, true
+				return m[u] / k.Scale, u, true
 			}
 		}
-		return 0, false
+		return 0, "", false
 	}
 	v, ok := m[k.Unit]
-	return v / k.Scale, ok
+	return v / k.Scale, k.Unit, ok
+}
+
+// shellJoin renders a command line that a POSIX shell runs as these arguments.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@+", r))
+		}) {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
 }

@@ -80,7 +80,7 @@ func parseFlags(args []string) (options, error) {
 	if need := max(o.Messages, o.Warmup, verifyMessages) * rcptsPerMessage; o.Rules < need {
 		return o, fmt.Errorf("-rules %d: the recipients of %d messages need at least %d rules", o.Rules, max(o.Messages, o.Warmup), need)
 	}
-	o.CommandLine = "go run ./integration/bench " + strings.Join(args, " ")
+	o.CommandLine = shellJoin(append([]string{"go", "run", "./integration/bench"}, args...))
 	return o, nil
 }
 

@@ -145,14 +145,14 @@ func TestParseGoBench(t *testing.T) {
 		}
 	}
 	load := keyFigure{Bench: "BenchmarkLoad/rules=1000000", Unit: "ns/op", Scale: 1e9}
-	if v, ok := load.value(g); !ok || math.Abs(v-3.812345678) > 1e-9 {
+	if v, _, ok := load.value(g); !ok || math.Abs(v-3.812345678) > 1e-9 {
 		t.Errorf("load key figure = %v, %v", v, ok)
 	}
 	heap := keyFigure{Bench: "BenchmarkLoad/rules=1000000", Unit: "MiB-heap*", Scale: 1}
-	if v, ok := heap.value(g); !ok || v != 812.5 {
-		t.Errorf("heap key figure (unit prefix) = %v, %v", v, ok)
+	if v, unit, ok := heap.value(g); !ok || v != 812.5 || unit != "MiB-heap-inuse" {
+		t.Errorf("heap key figure (unit prefix) = %v %q, %v", v, unit, ok)
 	}
-	if _, ok := (keyFigure{Bench: "BenchmarkNone", Unit: "ns/op", Scale: 1}).value(g); ok {
+	if _, _, ok := (keyFigure{Bench: "BenchmarkNone", Unit: "ns/op", Scale: 1}).value(g); ok {
 		t.Error("a missing benchmark has a value")
 	}
 }
@@ -228,6 +228,21 @@ func TestParseConfigurations(t *testing.T) {
 		}
 		if keys != tt.keys {
 			t.Errorf("%q: %q, want %q", tt.in, keys, tt.keys)
+		}
+	}
+}
+
+func TestShellJoin(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"go", "test", "-run", "^$", "./rewrite/"}, "go test -run '^$' ./rewrite/"},
+		{[]string{"a b", "it's", "", "-x=1,2"}, `'a b' 'it'\''s' '' -x=1,2`},
+	}
+	for _, tt := range tests {
+		if got := shellJoin(tt.args); got != tt.want {
+			t.Errorf("shellJoin(%q) = %s, want %s", tt.args, got, tt.want)
 		}
 	}
 }

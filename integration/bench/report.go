@@ -258,12 +258,14 @@ func renderGoBench(p printer, g goBench) {
 	p("| figure | value | benchmark |")
 	p("|---|---|---|")
 	for _, k := range keyFigures {
-		v, ok := k.value(g)
+		v, unit, ok := k.value(g)
 		val := "not in the output"
 		if ok {
 			val = fmtFigure(v) + " " + k.Shown
+		} else {
+			unit = k.Unit
 		}
-		p("| %s | %s | %s %s |", k.Label, val, k.Bench, k.Unit)
+		p("| %s | %s | %s %s |", k.Label, val, k.Bench, unit)
 	}
 	p("")
 	p("Output, verbatim:")
