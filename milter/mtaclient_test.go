@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,10 +24,12 @@ const (
 )
 
 // postfixMTA talks to a milter the way Postfix 3.7's milter8.c does: it offers protocol
-// version 6, every action and every SMFIP_* bit; it sends each event's SMFIC_MACRO even when the
-// milter asked not to get the event; it does not wait for a reply to an event whose SMFIP_NR_*
-// bit the milter set; and its output is buffered until it reads (a VSTREAM flushes before a
-// read), so events without a reply travel with the next one that has one.
+// version 6, every action and every SMFIP_* bit; before each event it sends an SMFIC_MACRO
+// with the macros of the stage's list (the milter's SMFIF_SETSYMLIST list, else main.cf's
+// default) that have a value, even when the milter asked not to get the event; it does not
+// wait for a reply to an event whose SMFIP_NR_* bit the milter set; and its output is
+// buffered until it reads (a VSTREAM flushes before a read), so events without a reply travel
+// with the next one that has one.
 type postfixMTA struct {
 	tb   testing.TB
 	conn net.Conn
@@ -34,7 +37,24 @@ type postfixMTA struct {
 	w    []byte
 	// Version, Actions and Events are what the milter answered in SMFIC_OPTNEG.
 	Version, Actions, Events uint32
+	lists                    map[byte][]string // macro names per event
+	vals                     map[string]string // macro values now
 }
+
+// postfixMacroDefaults are main.cf's milter_*_macros of Postfix 3.7, by event.
+var postfixMacroDefaults = map[byte]string{
+	smficConnect: "j {daemon_name} {daemon_addr} v _",
+	smficHelo:    "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}",
+	smficMail:    "i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer}",
+	smficRcpt:    "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
+	smficData:    "i",
+	smficEOH:     "i",
+	smficBodyEOB: "i",
+}
+
+// smfimEvents are the events of the SMFIM_* macro list numbers (SMFIM_EOH's list also goes
+// with each header).
+var smfimEvents = []byte{smficConnect, smficHelo, smficMail, smficRcpt, smficData, smficBodyEOB, smficEOH}
 
 // dialPostfix opens a milter connection and negotiates with offer as the SMFIP_* bits.
 func dialPostfix(tb testing.TB, sock string, offer uint32) *postfixMTA {
@@ -43,7 +63,7 @@ func dialPostfix(tb testing.TB, sock string, offer uint32) *postfixMTA {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m := &postfixMTA{tb: tb, conn: c, r: bufio.NewReaderSize(c, 4096)}
+	m := &postfixMTA{tb: tb, conn: c, r: bufio.NewReaderSize(c, 4096), lists: map[byte][]string{}, vals: map[string]string{}}
 	d := binary.BigEndian.AppendUint32(nil, 6)
 	d = binary.BigEndian.AppendUint32(d, 0x1ff)
 	d = binary.BigEndian.AppendUint32(d, offer)
@@ -55,6 +75,18 @@ func dialPostfix(tb testing.TB, sock string, offer uint32) *postfixMTA {
 	m.Version = binary.BigEndian.Uint32(p.data)
 	m.Actions = binary.BigEndian.Uint32(p.data[4:])
 	m.Events = binary.BigEndian.Uint32(p.data[8:])
+	for ev, names := range postfixMacroDefaults {
+		m.lists[ev] = strings.Fields(names)
+	}
+	for rest := p.data[12:]; len(rest) >= 4; {
+		n := binary.BigEndian.Uint32(rest)
+		var names []byte
+		names, rest = nextCString(rest[4:])
+		if n < uint32(len(smfimEvents)) && len(names) > 0 {
+			m.lists[smfimEvents[n]] = strings.Fields(string(names))
+		}
+	}
+	m.lists[smficHeader] = m.lists[smficEOH]
 	return m
 }
 
@@ -75,16 +107,23 @@ func (m *postfixMTA) read() pkt {
 	return p
 }
 
-// event sends one event as milter8_event does: the stage's macros (kv, always), then the event
+// event sends one event as milter8_event does: the stage's macros (always), then the event
 // unless noSend is negotiated, then waits for the reply unless noReply is negotiated. It
 // returns the replies up to the deciding one (modification requests first at end of message),
 // or nil when it did not wait.
-func (m *postfixMTA) event(cmd byte, noSend, noReply uint32, data []byte, kv ...string) []pkt {
+func (m *postfixMTA) event(cmd byte, noSend, noReply uint32, data []byte) []pkt {
 	m.tb.Helper()
-	if cmd == 'T' && m.Version < 4 {
+	if cmd == smficData && m.Version < 4 {
 		return nil // SMFIC_DATA is not in protocol version 2 or 3: not even its macros are sent
 	}
-	m.w = appendPacket(m.w, smficMacro, appendCStrings([]byte{cmd}, kv...))
+	start := len(m.w)
+	m.w = append(m.w, 0, 0, 0, 0, smficMacro, cmd)
+	for _, name := range m.lists[cmd] {
+		if v, ok := m.vals[name]; ok {
+			m.w = append(append(append(append(m.w, name...), 0), v...), 0)
+		}
+	}
+	binary.BigEndian.PutUint32(m.w[start:], uint32(len(m.w)-start-4))
 	if m.Events&noSend != 0 {
 		return nil
 	}
@@ -125,8 +164,9 @@ type mtaResult struct {
 // connect sends SMFIC_CONNECT (and the HELO stage's macros) as smtpd does for a new client.
 func (m *postfixMTA) connect(daemon, addr string) string {
 	m.tb.Helper()
-	r := m.event(smficConnect, smfipNoConn, smfipNRConn, connectPkt("client.example", addr, 40000).data,
-		"{daemon_name}", daemon, "{client_addr}", addr, "{client_name}", "client.example")
+	m.vals["{daemon_name}"], m.vals["{client_addr}"], m.vals["{client_name}"] = daemon, addr, "client.example"
+	m.vals["j"], m.vals["v"], m.vals["_"] = "gateway.example", "Postfix 3.7.11", "client.example ["+addr+"]"
+	r := m.event(smficConnect, smfipNoConn, smfipNRConn, connectPkt("client.example", addr, 40000).data)
 	m.event(smficHelo, smfipNoHelo, smfipNRHelo, cstr("client.example"))
 	return render(r)
 }
@@ -135,21 +175,22 @@ func (m *postfixMTA) connect(daemon, addr string) string {
 func (m *postfixMTA) send(msg mtaMessage) mtaResult {
 	m.tb.Helper()
 	var res mtaResult
-	res.mail = render(m.event(smficMail, smfipNoMail, smfipNRMail, cstr("<"+msg.from+">", msg.mailArg),
-		"{daemon_name}", msg.daemon))
-	for i, rc := range msg.rcpts {
-		kv := []string{"{rcpt_addr}", rc.Addr}
-		if i > 0 { // Postfix opens the queue file, so the queue ID exists, after a valid RCPT
-			kv = append(kv, "i", msg.qid)
-		}
-		res.rcpts = append(res.rcpts, render(m.event(smficRcpt, smfipNoRcpt, smfipNRRcpt, cstr(append([]string{"<" + rc.Addr + ">"}, rc.Args...)...), kv...)))
+	delete(m.vals, "i")
+	m.vals["{daemon_name}"] = msg.daemon
+	m.vals["{mail_addr}"] = msg.from
+	res.mail = render(m.event(smficMail, smfipNoMail, smfipNRMail, cstr("<"+msg.from+">", msg.mailArg)))
+	for _, rc := range msg.rcpts {
+		m.vals["{rcpt_addr}"] = rc.Addr
+		res.rcpts = append(res.rcpts, render(m.event(smficRcpt, smfipNoRcpt, smfipNRRcpt, cstr(append([]string{"<" + rc.Addr + ">"}, rc.Args...)...))))
+		// smtpd opens the queue file, so the queue ID exists, after the first valid RCPT
+		m.vals["i"] = msg.qid
 	}
-	m.event('T', smfipNoData, smfipNRData, nil, "i", msg.qid)
+	m.event(smficData, smfipNoData, smfipNRData, nil)
 	for _, h := range msg.headers {
-		m.event(smficHeader, smfipNoHdrs, smfipNRHdr, cstr(h[0], h[1]), "i", msg.qid)
+		m.event(smficHeader, smfipNoHdrs, smfipNRHdr, cstr(h[0], h[1]))
 	}
-	m.event(smficEOH, smfipNoEOH, smfipNREOH, nil, "i", msg.qid)
-	for _, p := range m.event(smficBodyEOB, 0, 0, nil, "i", msg.qid) {
+	m.event(smficEOH, smfipNoEOH, smfipNREOH, nil)
+	for _, p := range m.event(smficBodyEOB, 0, 0, nil) {
 		res.end = append(res.end, renderReply(p))
 	}
 	return res

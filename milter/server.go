@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -56,7 +57,8 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	clock    func() time.Time
-	noReply  uint32 // SMFIP_NR_* steps granted when the MTA offers them (optNoReply)
+	noReply  uint32    // SMFIP_NR_* steps granted when the MTA offers them (optNoReply)
+	readers  sync.Pool // *bufio.Reader of closed connections, 16 KiB each
 
 	mu        sync.Mutex
 	nextID    uint64
@@ -97,6 +99,15 @@ func NewServer(opts ServerOptions) *Server {
 	st := opts.Settings
 	s.settings.Store(&st)
 	return s
+}
+
+// reader returns a buffered reader of the MTA's connection c, reusing a closed connection's.
+func (s *Server) reader(c net.Conn) *bufio.Reader {
+	if r, ok := s.readers.Get().(*bufio.Reader); ok {
+		r.Reset(c)
+		return r
+	}
+	return bufio.NewReaderSize(c, 16<<10)
 }
 
 // SetSettings replaces the settings; messages that start afterwards use them.

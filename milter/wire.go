@@ -108,7 +108,7 @@ func (l *wireListener) Accept() (net.Conn, error) {
 			c.Close()
 			return nil, ErrServerClosed
 		}
-		return &wireConn{Conn: c, srv: l.srv, cs: cs, r: bufio.NewReaderSize(c, 16<<10)}, nil
+		return &wireConn{Conn: c, srv: l.srv, cs: cs, r: l.srv.reader(c)}, nil
 	}
 }
 
@@ -383,6 +383,10 @@ func endsMessage(last, reply byte) bool {
 // Close closes the connection and removes it from the Server's registry.
 func (c *wireConn) Close() error {
 	err := c.Conn.Close()
-	c.closeOnce.Do(func() { c.srv.removeConn(c.cs) })
+	c.closeOnce.Do(func() {
+		c.srv.removeConn(c.cs)
+		c.r.Reset(nil) // go-milter reads no more once it closes
+		c.srv.readers.Put(c.r)
+	})
 	return err
 }
