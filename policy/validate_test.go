@@ -195,3 +195,20 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+func TestWarnings_NoOrganizationDomains(t *testing.T) {
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings(), "\n"); !strings.Contains(w, "no organization domains are configured") {
+		t.Errorf("an empty policy refuses all Internet mail; warnings should say so, got %q", w)
+	}
+	p, err = New(Config{Organization: Organization{Domains: []string{"contoso.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings(), "\n"); strings.Contains(w, "no organization domains") {
+		t.Errorf("warned with a domain configured: %q", w)
+	}
+}

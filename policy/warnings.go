@@ -38,10 +38,16 @@ func (p *Policy) collectWarnings(cfg Config) []string {
 			}
 		}
 	}
+	orgDomains := len(cfg.Organization.Domains) + len(cfg.Domains)
 	for _, t := range cfg.Tenants {
+		orgDomains += len(t.SenderDomains)
 		if !used[t.Name] {
 			w = append(w, fmt.Sprintf("tenant %q is not used by any connector", t.Name))
 		}
+	}
+	if orgDomains == 0 {
+		w = append(w, "no organization domains are configured ([organization] domains, tenant sender_domains, "+
+			"[[domain]]): relay protection refuses every recipient of Internet mail with 554 5.7.1 until you add them")
 	}
 	return w
 }
