@@ -4,7 +4,7 @@
 # module proxy when `go` first builds.
 set -euo pipefail
 
-pkgs=(postfix postfix-lmdb swaks opendkim opendkim-tools lintian rpm dpkg-dev systemd)
+pkgs=(postfix postfix-lmdb swaks opendkim opendkim-tools lintian rpm dpkg-dev systemd man-db strace perl util-linux procps)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	echo "install-deps: this installer knows Debian and Ubuntu (apt-get); elsewhere install: ${pkgs[*]}" >&2
