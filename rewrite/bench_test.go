@@ -173,9 +173,11 @@ func BenchmarkLookup(b *testing.B) {
 					b.Fatalf("%s: no match", c.addr)
 				}
 				b.ReportAllocs()
+				cpu := cpuTime(b)
 				for b.Loop() {
 					s.Rewrite(c.addr, c.d)
 				}
+				b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}
