@@ -23,6 +23,7 @@ type report struct {
 	Results  []runResult
 	Summary  summary
 	Problems []string // configurations that could not be set up or verified
+	Setups   []setupInfo
 	GoBench  *goBench
 }
 
@@ -111,6 +112,11 @@ func runEndToEnd(ctx context.Context, o options, log *slog.Logger, rep *report) 
 			continue
 		}
 		insts = append(insts, r.in)
+		if info, err := r.in.describeSetup(work); err == nil {
+			rep.Setups = append(rep.Setups, info)
+		} else {
+			log.Warn("reading an instance's configuration", "config", r.in.cfg.Key, "err", err)
+		}
 		if rep.Machine.Postfix == "" {
 			rep.Machine = describeMachine(r.in.pf.ConfDir)
 		}

@@ -60,7 +60,7 @@ func TestSmoke(t *testing.T) {
 	for _, want := range []string{
 		"| CPUs (nproc) | ", "| Postfix | 3.", "### Results (medians of 1 round)",
 		"| one connection per message | ", "| connection reuse (smtp-source -d) | ",
-		"smtp-source -s 20 -m 50 -r 3 -N", "### Every run", "| 1 | reuse | (c) edgerewrite, rules | 50 |",
+		"smtp-source -s 20 -m 50 -r 3 -N", "### Every run", "### Configuration as run", "smtpd_milters = unix:WORKDIR/c/edgerewrite.sock", "| 1 | reuse | (c) edgerewrite, rules | 50 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
