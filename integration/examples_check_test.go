@@ -76,29 +76,49 @@ func wantRcpts(t *testing.T, got []string, want ...string) {
 	}
 }
 
-// hopRcpt returns the recipient addr of m, failing the test when it is not there.
-func (m *hopMessage) rcpt(t *testing.T, addr string) hopRcpt {
+// waitFor waits until n messages have arrived at sink and returns them, or fails the test.
+func waitFor(t *testing.T, sink *harness.Sink, n int, timeout time.Duration) []*harness.Message {
+	t.Helper()
+	msgs, err := sink.WaitFor(n, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+// rcptOf returns the recipient addr of m, failing the test when it is not there.
+func rcptOf(t *testing.T, m *harness.Message, addr string) harness.Rcpt {
 	t.Helper()
 	for _, r := range m.Rcpts {
 		if strings.EqualFold(r.Addr, addr) {
 			return r
 		}
 	}
-	t.Fatalf("no recipient <%s> in %v", addr, m.rcptAddrs())
-	return hopRcpt{}
+	t.Fatalf("no recipient <%s> in %v", addr, m.RcptAddrs())
+	return harness.Rcpt{}
+}
+
+// header parses the header block of m, failing the test when it is malformed.
+func header(t *testing.T, m *harness.Message) harness.Header {
+	t.Helper()
+	h, _, err := harness.ParseMessage(m.Data)
+	if err != nil {
+		t.Fatalf("message at %s: %v", m.From, err)
+	}
+	return h
 }
 
 // wantNothingAt checks that no message arrived at the given sinks (after the time Postfix
 // needs to deliver one).
-func wantNothingAt(t *testing.T, internet *harness.Sink, hops ...*tlsSink) {
+func wantNothingAt(t *testing.T, internet *harness.Sink, hops ...*harness.Sink) {
 	t.Helper()
 	time.Sleep(500 * time.Millisecond)
 	if n := len(internet.Messages()); n > 0 {
 		t.Errorf("%d unexpected messages at the Internet sink: %v", n, internet.Messages()[0])
 	}
 	for _, h := range hops {
-		if n := len(h.messages()); n > 0 {
-			t.Errorf("%d unexpected messages at %s", n, h.name)
+		if n := len(h.Messages()); n > 0 {
+			t.Errorf("%d unexpected messages at %s", n, h.Name())
 		}
 	}
 }

@@ -10,11 +10,11 @@ import (
 // TestExampleOnpremRelay runs postfix-examples/onprem-relay (seed 002).
 func TestExampleOnpremRelay(t *testing.T) {
 	ca := newExampleCA(t)
-	mailstore, cloud := newTLSSink(t, "mailstore", ca), newTLSSink(t, "cloud", ca)
+	mailstore, cloud := harness.NewTLSSink(t, "mailstore", ca), harness.NewTLSSink(t, "cloud", ca)
 	ex := startExample(t, exampleOptions{
 		Folder:       "onprem-relay",
 		CA:           ca,
-		Hops:         map[string]*tlsSink{"mailstore.contoso.edu": mailstore, "cloud": cloud},
+		Hops:         map[string]*harness.Sink{"mailstore.contoso.edu": mailstore, "cloud": cloud},
 		GatewayNames: []string{"relay.contoso.edu", "mx1.contoso.edu"},
 		Networks:     map[string]string{"10.20.0.25": "127.0.0.4"},
 	})
@@ -24,7 +24,7 @@ func TestExampleOnpremRelay(t *testing.T) {
 		fromCloud = "198.51.100.27:smtp"
 	)
 	fromMailstore := func(env harness.Envelope) harness.Envelope { env.LocalAddr = "127.0.0.4"; return env }
-	reset := func() { ex.internet.Reset(); mailstore.reset(); cloud.reset() }
+	reset := func() { ex.internet.Reset(); mailstore.Reset(); cloud.Reset() }
 
 	t.Run("Internet mail: on-premises mailboxes stay, everyone else goes to live.contoso.edu", func(t *testing.T) {
 		reset()
@@ -32,18 +32,18 @@ func TestExampleOnpremRelay(t *testing.T) {
 		ex.mustSend(public, ex.fromInternet(harness.Envelope{
 			From: "friend@fabrikam.example", Rcpts: harness.Rcpts("dean@contoso.edu", "alice@contoso.edu"), Data: data,
 		}))
-		m := mailstore.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, m.rcptAddrs(), "dean@contoso.edu")
-		c := cloud.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, c.rcptAddrs(), "alice@live.contoso.edu")
-		if r := c.rcpt(t, "alice@live.contoso.edu"); r.ORCPT != "rfc822;alice@contoso.edu" {
-			t.Errorf("routed recipient's ORCPT %q, want the address the sender used", r.ORCPT)
+		m := waitFor(t, mailstore, 1, deliveryTimeout)[0]
+		wantRcpts(t, m.RcptAddrs(), "dean@contoso.edu")
+		c := waitFor(t, cloud, 1, deliveryTimeout)[0]
+		wantRcpts(t, c.RcptAddrs(), "alice@live.contoso.edu")
+		if r := rcptOf(t, c, "alice@live.contoso.edu"); r.ORCPT() != "rfc822;alice@contoso.edu" {
+			t.Errorf("routed recipient's ORCPT %q, want the address the sender used", r.ORCPT())
 		}
 		if c.ClientCN != "relay.contoso.edu" {
 			t.Errorf("Microsoft 365 reached with client certificate %q, want relay.contoso.edu", c.ClientCN)
 		}
 		// The routing domain is for delivery only: the header keeps the shared address.
-		wantUntouched(t, data, c.header(t), nil)
+		wantUntouched(t, data, header(t, c), nil)
 	})
 
 	t.Run("an unknown contoso.edu recipient goes to the cloud once, to be refused there", func(t *testing.T) {
@@ -52,8 +52,8 @@ func TestExampleOnpremRelay(t *testing.T) {
 			From: "friend@fabrikam.example", Rcpts: harness.Rcpts("nobody@contoso.edu"),
 			Data: harness.BuildMessage([]string{"Subject: x"}, "x\n"),
 		}))
-		c := cloud.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, c.rcptAddrs(), "nobody@live.contoso.edu")
+		c := waitFor(t, cloud, 1, deliveryTimeout)[0]
+		wantRcpts(t, c.RcptAddrs(), "nobody@live.contoso.edu")
 		wantNothingAt(t, ex.internet, mailstore)
 	})
 
@@ -63,8 +63,8 @@ func TestExampleOnpremRelay(t *testing.T) {
 			From: "dean@contoso.edu", Rcpts: harness.Rcpts("alice@contoso.edu", "friend@fabrikam.example"),
 			Data: harness.BuildMessage([]string{"From: Dean <dean@contoso.edu>", "To: alice@contoso.edu, friend@fabrikam.example", "Subject: x"}, "x\n"),
 		}))
-		c := cloud.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, c.rcptAddrs(), "alice@live.contoso.edu")
+		c := waitFor(t, cloud, 1, deliveryTimeout)[0]
+		wantRcpts(t, c.RcptAddrs(), "alice@live.contoso.edu")
 		msgs, err := ex.internet.WaitFor(1, deliveryTimeout)
 		if err != nil {
 			t.Fatal(err)
@@ -88,8 +88,8 @@ func TestExampleOnpremRelay(t *testing.T) {
 			t.Errorf("MAIL FROM <%s>, want <bob@contoso.edu>", msgs[0].From)
 		}
 		wantField(t, msgs[0].Header(), "From", "Bob <bob@contoso.edu>")
-		m := mailstore.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, m.rcptAddrs(), "dean@contoso.edu")
+		m := waitFor(t, mailstore, 1, deliveryTimeout)[0]
+		wantRcpts(t, m.RcptAddrs(), "dean@contoso.edu")
 	})
 
 	t.Run("refused: relaying, and a foreign sender on the mailstore's connector", func(t *testing.T) {
@@ -107,11 +107,11 @@ func TestExampleOnpremRelay(t *testing.T) {
 // TestExampleThirdParty runs postfix-examples/third-party (seed 003).
 func TestExampleThirdParty(t *testing.T) {
 	ca := newExampleCA(t)
-	domino, cloud := newTLSSink(t, "domino", ca), newTLSSink(t, "cloud", ca)
+	domino, cloud := harness.NewTLSSink(t, "domino", ca), harness.NewTLSSink(t, "cloud", ca)
 	ex := startExample(t, exampleOptions{
 		Folder:       "third-party",
 		CA:           ca,
-		Hops:         map[string]*tlsSink{"notes-smtp.contoso.com": domino, "cloud": cloud},
+		Hops:         map[string]*harness.Sink{"notes-smtp.contoso.com": domino, "cloud": cloud},
 		GatewayNames: []string{"mx1.contoso.com"},
 		Networks:     map[string]string{"10.20.0.30": "127.0.0.5"},
 	})
@@ -120,7 +120,7 @@ func TestExampleThirdParty(t *testing.T) {
 		inside = "10.20.0.1:smtp"
 	)
 	fromDomino := func(env harness.Envelope) harness.Envelope { env.LocalAddr = "127.0.0.5"; return env }
-	reset := func() { ex.internet.Reset(); domino.reset(); cloud.reset() }
+	reset := func() { ex.internet.Reset(); domino.Reset(); cloud.Reset() }
 
 	t.Run("Internet mail: Domino users to the routing domain, cloud users passed on", func(t *testing.T) {
 		reset()
@@ -128,11 +128,11 @@ func TestExampleThirdParty(t *testing.T) {
 		ex.mustSend(public, ex.fromInternet(harness.Envelope{
 			From: "partner@fabrikam.example", Rcpts: harness.Rcpts("glaureano@contoso.com", "alice@contoso.com"), Data: data,
 		}))
-		d := domino.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, d.rcptAddrs(), "glaureano@domino.contoso.com")
-		wantField(t, d.header(t), "To", "Gabriela <glaureano@domino.contoso.com>")
-		c := cloud.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, c.rcptAddrs(), "alice@contoso.com")
+		d := waitFor(t, domino, 1, deliveryTimeout)[0]
+		wantRcpts(t, d.RcptAddrs(), "glaureano@domino.contoso.com")
+		wantField(t, header(t, d), "To", "Gabriela <glaureano@domino.contoso.com>")
+		c := waitFor(t, cloud, 1, deliveryTimeout)[0]
+		wantRcpts(t, c.RcptAddrs(), "alice@contoso.com")
 		if c.ClientCN != "mx1.contoso.com" {
 			t.Errorf("Microsoft 365 reached with client certificate %q, want mx1.contoso.com", c.ClientCN)
 		}
@@ -173,14 +173,14 @@ func TestExampleThirdParty(t *testing.T) {
 		reset()
 		ex.mustSend(inside, fromDomino(harness.Envelope{From: "pkrause@domino.contoso.com", Rcpts: harness.Rcpts("alice@contoso.com"),
 			Data: harness.BuildMessage([]string{"From: pkrause@domino.contoso.com", "To: alice@contoso.com"}, "x\n")}))
-		c := cloud.waitFor(t, 1, deliveryTimeout)[0]
+		c := waitFor(t, cloud, 1, deliveryTimeout)[0]
 		if c.From != "peter.krause@contoso.com" {
 			t.Errorf("MAIL FROM <%s>, want <peter.krause@contoso.com>", c.From)
 		}
 		ex.mustSend(public, ex.fromExchangeOnline(harness.Envelope{From: "alice@contoso.com", Rcpts: harness.Rcpts("glaureano@domino.contoso.com"),
 			Data: harness.BuildMessage([]string{"From: alice@contoso.com", "To: Gabriela <glaureano@contoso.com>"}, "x\n")}))
-		d := domino.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, d.rcptAddrs(), "glaureano@domino.contoso.com")
+		d := waitFor(t, domino, 1, deliveryTimeout)[0]
+		wantRcpts(t, d.RcptAddrs(), "glaureano@domino.contoso.com")
 	})
 
 	t.Run("a foreign sender from the Domino server is refused", func(t *testing.T) {

@@ -20,11 +20,11 @@ const cutoverMarker = "# --- The cutover window"
 // doing at each step what its README tells the admin to do.
 func TestExampleCutover(t *testing.T) {
 	ca := newExampleCA(t)
-	hopA, hopB := newTLSSink(t, "tenanta", ca), newTLSSink(t, "tenantb", ca)
+	hopA, hopB := harness.NewTLSSink(t, "tenanta", ca), harness.NewTLSSink(t, "tenantb", ca)
 	ex := startExample(t, exampleOptions{
 		Folder:       "cutover",
 		CA:           ca,
-		Hops:         map[string]*tlsSink{"tenanta": hopA, "tenantb": hopB},
+		Hops:         map[string]*harness.Sink{"tenanta": hopA, "tenantb": hopB},
 		GatewayNames: []string{"mx1.contoso.com"},
 		ClientCerts:  map[string]string{"tenanta": "tenanta.contoso.com", "tenantb": "tenantb.contoso.com"},
 	})
@@ -34,7 +34,7 @@ func TestExampleCutover(t *testing.T) {
 		t.Fatal(err)
 	}
 	withoutCutover := string(during)[:strings.Index(string(during), cutoverMarker)]
-	reset := func() { ex.internet.Reset(); hopA.reset(); hopB.reset() }
+	reset := func() { ex.internet.Reset(); hopA.Reset(); hopB.Reset() }
 	msg := func(rcpt string) harness.Envelope {
 		return ex.fromInternet(harness.Envelope{From: "sender@example.org", Rcpts: harness.Rcpts(rcpt),
 			Data: harness.BuildMessage([]string{"From: sender@example.org", "To: " + rcpt, "Subject: for " + rcpt}, "x\n")})
@@ -68,11 +68,11 @@ func TestExampleCutover(t *testing.T) {
 		reset()
 		setConfig(t, withoutCutover)
 		accepted(t, "bob@fabrikam.com")
-		a := hopA.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, a.rcptAddrs(), "bob@fabrikam.com")
+		a := waitFor(t, hopA, 1, deliveryTimeout)[0]
+		wantRcpts(t, a.RcptAddrs(), "bob@fabrikam.com")
 		ex.mustSend(public, msg("anna@fabrikam.com"))
-		b := hopB.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, b.rcptAddrs(), "anna@tenantb.contoso.com")
+		b := waitFor(t, hopB, 1, deliveryTimeout)[0]
+		wantRcpts(t, b.RcptAddrs(), "anna@tenantb.contoso.com")
 	})
 
 	t.Run("during: defer with the admin's text, hold for the address", func(t *testing.T) {
@@ -87,7 +87,7 @@ func TestExampleCutover(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond) // accepted: the reload has not happened yet
 		}
-		hopA.reset()
+		hopA.Reset()
 		if r.Code != 451 || r.Enhanced != "4.7.1" || r.Text != "fabrikam.com is moving to a new mail system; please try again later" {
 			t.Errorf("reply %q, want 451 4.7.1 and the text of edgerewrite.toml", r.String())
 		}
@@ -129,20 +129,20 @@ func TestExampleCutover(t *testing.T) {
 		if err := ex.pf.ReleaseHeld(); err != nil {
 			t.Fatal(err)
 		}
-		b := hopB.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, b.rcptAddrs(), "invoices@fabrikam.com")
+		b := waitFor(t, hopB, 1, deliveryTimeout)[0]
+		wantRcpts(t, b.RcptAddrs(), "invoices@fabrikam.com")
 		if b.ClientCN != "tenantb.contoso.com" {
 			t.Errorf("released mail reached Microsoft 365 with certificate %q, want tenantb.contoso.com", b.ClientCN)
 		}
 		accepted(t, "bob@fabrikam.com")
 		ex.mustSend(public, msg("anna@fabrikam.com"))
-		msgs := hopB.waitFor(t, 3, deliveryTimeout)
+		msgs := waitFor(t, hopB, 3, deliveryTimeout)
 		var got []string
 		for _, m := range msgs {
-			got = append(got, m.rcptAddrs()...)
+			got = append(got, m.RcptAddrs()...)
 		}
 		wantRcpts(t, got, "invoices@fabrikam.com", "bob@fabrikam.com", "anna@fabrikam.com")
-		if n := len(hopA.messages()); n > 0 {
+		if n := len(hopA.Messages()); n > 0 {
 			t.Errorf("%d messages still went to tenant A after the cutover", n)
 		}
 	})

@@ -22,10 +22,10 @@ func (ex *example) substitute(s string) string {
 	s = nexthopRE.ReplaceAllStringFunc(s, func(m string) string {
 		sub := nexthopRE.FindStringSubmatch(m)
 		if h := ex.opts.Hops[sub[1]]; h != nil {
-			return sub[1] + ":" + h.nexthop()
+			return sub[1] + ":" + h.Nexthop()
 		}
 		if h := ex.opts.Hops[sub[2]]; h != nil {
-			return sub[1] + ":" + h.nexthop()
+			return sub[1] + ":" + h.Nexthop()
 		}
 		return m
 	})

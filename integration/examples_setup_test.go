@@ -22,7 +22,7 @@ type exampleOptions struct {
 	// Hops map a next hop written in the folder's transport file to the sink that stands in
 	// for it: the key is the transport ("tenanta", "cloud") or, for the plain smtp
 	// transport, the host ("mailstore.contoso.edu").
-	Hops map[string]*tlsSink
+	Hops map[string]*harness.Sink
 	// GatewayNames are the names of gateway.pem, the gateway's own certificate (the first is
 	// its common name); localhost and 127.0.0.1 are added for the test clients.
 	GatewayNames []string

@@ -44,11 +44,11 @@ import (
 // TestExampleTwoTenants runs postfix-examples/two-tenants (seeds 000 and 004).
 func TestExampleTwoTenants(t *testing.T) {
 	ca := newExampleCA(t)
-	hopA, hopB := newTLSSink(t, "tenanta", ca), newTLSSink(t, "tenantb", ca)
+	hopA, hopB := harness.NewTLSSink(t, "tenanta", ca), harness.NewTLSSink(t, "tenantb", ca)
 	ex := startExample(t, exampleOptions{
 		Folder:       "two-tenants",
 		CA:           ca,
-		Hops:         map[string]*tlsSink{"tenanta": hopA, "tenantb": hopB},
+		Hops:         map[string]*harness.Sink{"tenanta": hopA, "tenantb": hopB},
 		GatewayNames: []string{"mx1.contoso.com", "relay-tenanta.contoso.com", "relay-tenantb.contoso.com"},
 		ClientCerts:  map[string]string{"tenanta": "tenanta.contoso.com", "tenantb": "tenantb.contoso.com"},
 	})
@@ -57,7 +57,7 @@ func TestExampleTwoTenants(t *testing.T) {
 		tenantA = "203.0.113.26:smtp"
 		tenantB = "203.0.113.27:smtp"
 	)
-	reset := func() { ex.internet.Reset(); hopA.reset(); hopB.reset() }
+	reset := func() { ex.internet.Reset(); hopA.Reset(); hopB.Reset() }
 
 	t.Run("outbound from tenant A leaves as contoso.com", func(t *testing.T) {
 		reset()
@@ -114,15 +114,15 @@ func TestExampleTwoTenants(t *testing.T) {
 			},
 			Data: data,
 		}))
-		m := hopA.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, m.rcptAddrs(), "john@tenanta.contoso.com", "anna+news@sales.tenanta.contoso.com")
-		if r := m.rcpt(t, "john@tenanta.contoso.com"); r.Notify != "SUCCESS,FAILURE" || r.ORCPT != "rfc822;john@contoso.com" {
-			t.Errorf("DSN parameters of the rewritten recipient: NOTIFY=%q ORCPT=%q", r.Notify, r.ORCPT)
+		m := waitFor(t, hopA, 1, deliveryTimeout)[0]
+		wantRcpts(t, m.RcptAddrs(), "john@tenanta.contoso.com", "anna+news@sales.tenanta.contoso.com")
+		if r := rcptOf(t, m, "john@tenanta.contoso.com"); r.Notify() != "SUCCESS,FAILURE" || r.ORCPT() != "rfc822;john@contoso.com" {
+			t.Errorf("DSN parameters of the rewritten recipient: NOTIFY=%q ORCPT=%q", r.Notify(), r.ORCPT())
 		}
 		if m.ClientCN != "tenanta.contoso.com" {
 			t.Errorf("tenant A was reached with client certificate %q, want tenanta.contoso.com (seed 004)", m.ClientCN)
 		}
-		h := m.header(t)
+		h := header(t, m)
 		wantField(t, h, "To", `"John Smith" <john@tenanta.contoso.com>`)
 		wantField(t, h, "Cc", "anna+news@sales.tenanta.contoso.com")
 		wantUntouched(t, data, h, []string{"To", "Cc"})
@@ -134,12 +134,12 @@ func TestExampleTwoTenants(t *testing.T) {
 			From: "partner@fabrikam.example", Rcpts: harness.Rcpts("a.khan@contoso.com"),
 			Data: harness.BuildMessage([]string{"From: partner@fabrikam.example", "To: a.khan@contoso.com", "Subject: hi"}, "Hi.\n"),
 		}))
-		m := hopB.waitFor(t, 1, deliveryTimeout)[0]
-		wantRcpts(t, m.rcptAddrs(), "ahmed.khan@tenantb.contoso.com")
+		m := waitFor(t, hopB, 1, deliveryTimeout)[0]
+		wantRcpts(t, m.RcptAddrs(), "ahmed.khan@tenantb.contoso.com")
 		if m.ClientCN != "tenantb.contoso.com" {
 			t.Errorf("tenant B was reached with client certificate %q, want tenantb.contoso.com", m.ClientCN)
 		}
-		wantField(t, m.header(t), "To", "ahmed.khan@tenantb.contoso.com")
+		wantField(t, header(t, m), "To", "ahmed.khan@tenantb.contoso.com")
 	})
 
 	t.Run("hairpin: tenant B writes to a tenant A user", func(t *testing.T) {
@@ -148,15 +148,15 @@ func TestExampleTwoTenants(t *testing.T) {
 			From: "mary@tenantb.contoso.com", Rcpts: harness.Rcpts("john@contoso.com"),
 			Data: harness.BuildMessage([]string{"From: Mary <mary@tenantb.contoso.com>", "To: John <john@contoso.com>", "Subject: lunch"}, "12:30?\n"),
 		}))
-		m := hopA.waitFor(t, 1, deliveryTimeout)[0]
+		m := waitFor(t, hopA, 1, deliveryTimeout)[0]
 		if m.From != "mary@contoso.com" {
 			t.Errorf("MAIL FROM <%s>, want <mary@contoso.com>", m.From)
 		}
-		wantRcpts(t, m.rcptAddrs(), "john@tenanta.contoso.com")
+		wantRcpts(t, m.RcptAddrs(), "john@tenanta.contoso.com")
 		if m.ClientCN != "tenanta.contoso.com" {
 			t.Errorf("client certificate %q, want tenanta.contoso.com", m.ClientCN)
 		}
-		wantField(t, m.header(t), "From", "Mary <mary@contoso.com>")
+		wantField(t, header(t, m), "From", "Mary <mary@contoso.com>")
 	})
 
 	t.Run("spoofing: tenant A's connector refuses tenant B's sender with 5.7.1", func(t *testing.T) {
@@ -206,10 +206,10 @@ func TestExampleTwoTenants(t *testing.T) {
 			From: "john@tenanta.contoso.com", Rcpts: harness.Rcpts("gone@fabrikam.example"),
 			Data: harness.BuildMessage([]string{"From: john@tenanta.contoso.com", "To: gone@fabrikam.example", "Subject: x"}, "x\n"),
 		}))
-		m := hopA.waitFor(t, 1, deliveryTimeout)[0]
+		m := waitFor(t, hopA, 1, deliveryTimeout)[0]
 		if m.From != "" {
 			t.Errorf("bounce from <%s>, want the null sender", m.From)
 		}
-		wantRcpts(t, m.rcptAddrs(), "john@tenanta.contoso.com")
+		wantRcpts(t, m.RcptAddrs(), "john@tenanta.contoso.com")
 	})
 }

@@ -24,7 +24,7 @@ type env struct {
 	ca       *harness.CA
 	eop      *harness.Leaf // the client certificate "Exchange Online" presents
 	internet *harness.Sink
-	hops     map[string]*hopSink // transport name ("tenanta") -> its next hop
+	hops     map[string]*harness.Sink // transport name ("tenanta") -> its next hop
 	pf       *harness.Postfix
 	er       *harness.Edgerewrite
 	// listeners maps the example's production listener ("203.0.113.26:smtp") to the local address.
@@ -36,7 +36,7 @@ type env struct {
 
 // startEnv starts the example: CA and certificates, sinks, Postfix, edgerewrite.
 func startEnv(ctx context.Context, root, bin string) (e *env, err error) {
-	e = &env{root: root, hops: map[string]*hopSink{}}
+	e = &env{root: root, hops: map[string]*harness.Sink{}}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, e.close())
@@ -58,12 +58,12 @@ func startEnv(ctx context.Context, root, bin string) (e *env, err error) {
 		return e, err
 	}
 	for _, h := range []struct{ transport, name string }{{"tenanta", "tenant A"}, {"tenantb", "tenant B"}} {
-		hop, err := startHopSink(h.name, e.ca)
+		hop, err := harness.StartTLSSink(h.name, e.ca)
 		if err != nil {
 			return e, err
 		}
 		e.hops[h.transport] = hop
-		x.hops[h.transport] = hop.nexthop()
+		x.hops[h.transport] = hop.Nexthop()
 	}
 	if err = ctx.Err(); err != nil {
 		return e, err
@@ -274,7 +274,7 @@ func (e *env) stop() (teardown, error) {
 		errs = append(errs, e.internet.Close())
 	}
 	for _, h := range e.hops {
-		errs = append(errs, h.close())
+		errs = append(errs, h.Close())
 	}
 	if e.dir != "" {
 		td.dirs = append(td.dirs, e.dir)

@@ -194,9 +194,9 @@ func (e *env) find(msgID string) *delivered {
 		}
 	}
 	for _, h := range e.hops {
-		for _, d := range h.messages() {
-			if f, _ := d.Header.Field("Message-ID", 1); f.Text() == msgID {
-				return d
+		for _, m := range h.Messages() {
+			if f, _ := m.Header().Field("Message-ID", 1); f.Text() == msgID {
+				return fromHarness(h.Name(), m)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
@@ -15,10 +16,13 @@ import (
 )
 
 // Sink is a recording SMTP server on 127.0.0.1: the next hop Postfix relays to. It advertises
-// DSN and SMTPUTF8 so that Postfix passes RET, ENVID, NOTIFY, ORCPT and SMTPUTF8 on.
+// DSN and SMTPUTF8 so that Postfix passes RET, ENVID, NOTIFY, ORCPT and SMTPUTF8 on. With
+// SinkOptions.TLS it also offers STARTTLS (sink_tls.go).
 type Sink struct {
-	srv *smtp.Server
-	ln  net.Listener
+	srv       *smtp.Server
+	ln        net.Listener
+	name      string
+	clientCAs *x509.CertPool
 
 	mu       sync.Mutex
 	msgs     []*Message
@@ -31,9 +35,10 @@ type Sink struct {
 type Message struct {
 	// From is the MAIL FROM address without brackets ("" for the null sender).
 	From string
-	// MailParams are the MAIL FROM parameters as received, in order.
+	// MailParams are the MAIL FROM parameters as received, in order (after STARTTLS: as
+	// go-smtp parsed them, in Postfix's order; see sink_tls.go).
 	MailParams Params
-	// MailLine is the MAIL command line as received.
+	// MailLine is the MAIL command line as received ("" after STARTTLS, which the tap cannot read).
 	MailLine string
 	// Rcpts are the accepted RCPT TOs, in order.
 	Rcpts []Rcpt
@@ -43,13 +48,16 @@ type Message struct {
 	Helo, RemoteAddr string
 	// At is when the final dot arrived.
 	At time.Time
+	// ClientCN is the common name of the verified client certificate of a STARTTLS session
+	// ("" without TLS or without a verified certificate).
+	ClientCN string
 }
 
 // Rcpt is one RCPT TO as received.
 type Rcpt struct {
 	Addr   string
 	Params Params
-	// Line is the RCPT command line as received.
+	// Line is the RCPT command line as received ("" after STARTTLS, like Message.MailLine).
 	Line string
 }
 
@@ -108,12 +116,18 @@ func (m *Message) String() string {
 }
 
 // StartSink starts a sink on 127.0.0.1 and a port the kernel picks.
-func StartSink() (*Sink, error) {
+func StartSink() (*Sink, error) { return StartSinkWith(SinkOptions{}) }
+
+// StartSinkWith starts a sink configured by o on 127.0.0.1 and a port the kernel picks.
+func StartSinkWith(o SinkOptions) (*Sink, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		if o.Name != "" {
+			return nil, fmt.Errorf("sink %s: %w", o.Name, err)
+		}
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	s := &Sink{ln: ln, changed: make(chan struct{})}
+	s := &Sink{ln: ln, name: o.Name, clientCAs: o.ClientCAs, changed: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(s.newSession))
 	s.srv.Domain = "sink.edgerewrite.test"
 	s.srv.EnableDSN = true
@@ -121,6 +135,7 @@ func StartSink() (*Sink, error) {
 	s.srv.MaxLineLength = 10000
 	s.srv.ReadTimeout = 5 * time.Minute
 	s.srv.ErrorLog = log.New(os.Stderr, "sink: ", log.LstdFlags)
+	s.srv.TLSConfig = o.TLS
 	go func() { _ = s.srv.Serve(tapListener{ln}) }()
 	return s, nil
 }
@@ -179,7 +194,7 @@ func (s *Sink) WaitFor(n int, timeout time.Duration) ([]*Message, error) {
 		case <-changed:
 		case <-deadline.C:
 			msgs := s.Messages()
-			return msgs, fmt.Errorf("sink %s: %d of %d messages arrived within %s", s.Addr(), len(msgs), n, timeout)
+			return msgs, fmt.Errorf("sink %s: %d of %d messages arrived within %s", s.Name(), len(msgs), n, timeout)
 		}
 	}
 }
@@ -201,12 +216,13 @@ func (s *Sink) FailWith(f func(*Message) *smtp.SMTPError) {
 }
 
 func (s *Sink) newSession(c *smtp.Conn) (smtp.Session, error) {
-	tap, _ := c.Conn().(*tapConn)
-	return &sinkSession{sink: s, tap: tap, helo: c.Hostname(), remote: c.Conn().RemoteAddr().String()}, nil
+	tap, _ := c.Conn().(*tapConn) // nil after STARTTLS: c.Conn() is then the *tls.Conn
+	return &sinkSession{sink: s, conn: c, tap: tap, helo: c.Hostname(), remote: c.Conn().RemoteAddr().String()}, nil
 }
 
 type sinkSession struct {
 	sink         *Sink
+	conn         *smtp.Conn
 	tap          *tapConn
 	helo, remote string
 	msg          *Message
@@ -215,20 +231,24 @@ type sinkSession struct {
 func (ss *sinkSession) Reset()        { ss.msg = nil }
 func (ss *sinkSession) Logout() error { return nil }
 
-func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
-	ss.msg = &Message{From: from, Helo: ss.helo, RemoteAddr: ss.remote}
+func (ss *sinkSession) Mail(from string, o *smtp.MailOptions) error {
+	ss.msg = &Message{From: from, Helo: ss.helo, RemoteAddr: ss.remote, ClientCN: ss.sink.clientCN(ss.conn)}
 	if ss.tap != nil {
 		ss.msg.MailLine = ss.tap.claim("MAIL FROM:")
 		_, ss.msg.MailParams = parseCommandParams(ss.msg.MailLine)
+	} else {
+		ss.msg.MailParams = mailParams(o)
 	}
 	return nil
 }
 
-func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *sinkSession) Rcpt(to string, o *smtp.RcptOptions) error {
 	r := Rcpt{Addr: to}
 	if ss.tap != nil {
 		r.Line = ss.tap.claim("RCPT TO:")
 		_, r.Params = parseCommandParams(r.Line)
+	} else {
+		r.Params = rcptParams(o)
 	}
 	ss.msg.Rcpts = append(ss.msg.Rcpts, r)
 	return nil

@@ -25,6 +25,7 @@ func (l tapListener) Accept() (net.Conn, error) {
 type tapConn struct {
 	net.Conn
 	mu      sync.Mutex
+	tls     bool // STARTTLS was sent: what follows is TLS records, not lines
 	inData  bool
 	partial []byte   // an unfinished command line (capped)
 	cmds    []string // MAIL/RCPT lines not yet claimed by the session, in order
@@ -53,7 +54,7 @@ const maxTapLine = 4096
 func (c *tapConn) feed(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(b) > 0 {
+	for len(b) > 0 && !c.tls {
 		i := bytes.IndexByte(b, '\n')
 		chunk := b
 		if i >= 0 {
@@ -74,8 +75,11 @@ func (c *tapConn) feed(b []byte) {
 			}
 			continue
 		}
-		if hasPrefixFold(line, "MAIL FROM:") || hasPrefixFold(line, "RCPT TO:") {
+		switch {
+		case hasPrefixFold(line, "MAIL FROM:") || hasPrefixFold(line, "RCPT TO:"):
 			c.cmds = append(c.cmds, line)
+		case strings.EqualFold(line, "STARTTLS"):
+			c.tls, c.cmds = true, nil
 		}
 	}
 }
