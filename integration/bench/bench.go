@@ -65,7 +65,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 func runEndToEnd(ctx context.Context, o options, log *slog.Logger, rep *report) error {
 	start := time.Now()
 	defer func() { rep.E2ETook = time.Since(start) }()
-	work, err := os.MkdirTemp("", "edgerewrite-bench-")
+	work, err := makeWorkDir()
 	if err != nil {
 		return err
 	}
@@ -73,9 +73,6 @@ func runEndToEnd(ctx context.Context, o options, log *slog.Logger, rep *report) 
 		log.Info("work directory kept", "dir", work)
 	} else {
 		defer os.RemoveAll(work)
-	}
-	if err := os.Chmod(work, 0o755); err != nil { // Postfix's daemons reach the milter socket
-		return err
 	}
 	sh, err := prepare(work, o)
 	if err != nil {

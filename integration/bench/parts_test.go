@@ -246,3 +246,34 @@ func TestShellJoin(t *testing.T) {
 		}
 	}
 }
+
+func TestStaleWorkDirs(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	// A directory of a process that is gone (PID 1's start time never matches "0"), one of a
+	// running process, and this run's.
+	stale := filepath.Join(os.TempDir(), workPrefix+"1-0-123")
+	start, err := procStartTime(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := filepath.Join(os.TempDir(), workPrefix+"1-"+start+"-456")
+	for _, d := range []string{stale, live} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, err := makeWorkDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale work directory kept: %v", err)
+	}
+	for _, d := range []string{live, dir} {
+		if fi, err := os.Stat(d); err != nil {
+			t.Errorf("%s: %v", d, err)
+		} else if d == dir && fi.Mode().Perm() != 0o755 {
+			t.Errorf("work directory mode %v, want 0755", fi.Mode().Perm())
+		}
+	}
+}
