@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // fileState is what the table remembers of one rule file after a successful load: how to tell
@@ -28,10 +27,7 @@ type fileStat struct {
 
 func statOf(fi os.FileInfo) fileStat {
 	s := fileStat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		s.ctime = st.Ctim.Nano()
-		s.dev, s.ino = st.Dev, st.Ino
-	}
+	s.ctime, s.dev, s.ino = inodeOf(fi)
 	return s
 }
 
