@@ -1,12 +1,8 @@
 package integration
 
 import (
-	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/edgerewrite/edgerewrite/integration/harness"
@@ -17,7 +13,8 @@ import (
 type exampleOptions struct {
 	// Folder is the folder name under postfix-examples/.
 	Folder string
-	// CA is the test CA (newExampleCA) that issues every certificate, the sinks' included.
+	// CA is the test CA (newExampleCA) that issues every certificate, the sinks' included
+	// (harness.WriteExampleCerts).
 	CA *harness.CA
 	// Hops map a next hop written in the folder's transport file to the sink that stands in
 	// for it: the key is the transport ("tenanta", "cloud") or, for the plain smtp
@@ -38,25 +35,19 @@ type exampleOptions struct {
 }
 
 // example is one postfix-examples folder running: a throwaway Postfix built from its
-// main.cf and master.cf fragments, edgerewrite with its edgerewrite.toml and rules, the
-// Internet sink (relayhost, standing in for MX delivery) and the next-hop sinks.
+// main.cf and master.cf fragments (harness.LoadExample), edgerewrite with its edgerewrite.toml
+// and rules, the Internet sink (relayhost, standing in for MX delivery) and the next-hop sinks.
 type example struct {
 	t        *testing.T
-	dir      string
-	opts     exampleOptions
+	x        *harness.Example
 	ca       *harness.CA
 	eop      *harness.Leaf // the client certificate "Exchange Online" presents
-	tlsDir   string
 	pf       *harness.Postfix
 	er       *harness.Edgerewrite
 	internet *harness.Sink
-	// listeners maps the folder's master.cf listener address ("203.0.113.26:smtp") to the
-	// harness service name (its milter_macro_daemon_name, "internet" for the public one).
-	listeners map[string]string
-	confPath  string // the substituted edgerewrite.toml
-	metrics   string // its metrics_listen
-	rulesDir  string // its rules directory (a copy of the folder's)
-	maps      map[string]harness.Map
+	confPath string // the substituted edgerewrite.toml
+	metrics  string // its metrics_listen
+	rulesDir string // its rules directory (a copy of the folder's)
 }
 
 // exampleDir is the absolute path of postfix-examples/NAME.
@@ -77,36 +68,42 @@ func startExample(t *testing.T, opts exampleOptions) *example {
 	t.Helper()
 	harness.RequirePostfix(t)
 	bin := harness.MustBuildEdgerewrite(t)
-	ex := &example{t: t, dir: exampleDir(t, opts.Folder), opts: opts, listeners: map[string]string{}, maps: map[string]harness.Map{}}
-	ex.makeCerts()
+	ex := &example{t: t, ca: opts.CA}
+	var err error
+	if ex.eop, err = harness.WriteExampleCerts(opts.CA, opts.GatewayNames, opts.ClientCerts); err != nil {
+		t.Fatal(err)
+	}
 	ex.internet = harness.NewSink(t)
-
-	mainCF := ex.substitute(ex.read("main.cf"))
-	services, masterCF := ex.masterCF(ex.substitute(ex.read("master.cf")))
-	ex.collectMaps(mainCF + "\n" + strings.Join(masterCF, "\n"))
-	po := harness.PostfixOptions{
-		Name:     opts.Folder,
-		RelayTo:  ex.internet.Addr(),
-		SMTPD:    services[0],
-		Services: services[1:],
-		MainCF:   cfLines(mainCF),
-		MasterCF: masterCF,
+	hops := map[string]string{}
+	for name, sink := range opts.Hops {
+		hops[name] = sink.Nexthop()
 	}
-	for _, m := range ex.maps {
-		po.Maps = append(po.Maps, m)
+	ex.x, err = harness.LoadExample(exampleDir(t, opts.Folder), harness.Substitutions{
+		CA: opts.CA, Hops: hops, Networks: opts.Networks, Extra: opts.Substitute,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	po := ex.x.Postfix
+	po.RelayTo = ex.internet.Addr()
 	ex.pf = harness.NewPostfix(t, po)
-	ex.startEdgerewrite(bin)
+	d, err := ex.x.WriteEdgerewriteConfig(filepath.Join(ex.pf.Dir, "queue"), openTempDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex.confPath, ex.metrics, ex.rulesDir = d.ConfPath, d.Metrics, d.RulesDir
+	ex.er = harness.NewEdgerewrite(t, bin, ex.confPath)
 	return ex
 }
 
+// read returns the folder's file name as published.
 func (ex *example) read(name string) string {
 	ex.t.Helper()
-	b, err := os.ReadFile(filepath.Join(ex.dir, name))
+	text, err := ex.x.Read(name)
 	if err != nil {
 		ex.t.Fatal(err)
 	}
-	return string(b)
+	return text
 }
 
 // newExampleCA makes the test CA in a directory Postfix's processes can read.
@@ -123,91 +120,10 @@ func newExampleCA(t *testing.T) *harness.CA {
 	return ca
 }
 
-// makeCerts writes, next to the CA, the files the folder names under /etc/postfix/tls/: each
-// NAME.pem is a private key followed by its certificate chain, as smtp(d)_tls_chain_files
-// want; exchange-online-ca.pem is the CA, which also issues the client certificate
-// "mail.protection.outlook.com" the tests present as Exchange Online.
-func (ex *example) makeCerts() {
-	t := ex.t
-	ca := ex.opts.CA
-	ex.ca, ex.tlsDir = ca, ca.Dir
-	var err error
-	if ex.eop, err = ca.Client("eop", "mail.protection.outlook.com"); err != nil {
-		t.Fatal(err)
-	}
-	chain := func(name string, l *harness.Leaf) {
-		key, err1 := os.ReadFile(l.KeyFile)
-		crt, err2 := os.ReadFile(l.CertFile)
-		if err1 != nil || err2 != nil {
-			t.Fatal(err1, err2)
-		}
-		if err := os.WriteFile(filepath.Join(ex.tlsDir, name+".pem"), append(key, crt...), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	gw, err := ca.Server("gateway-leaf", append(ex.opts.GatewayNames, "localhost", "127.0.0.1")...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain("gateway", gw)
-	for name, cn := range ex.opts.ClientCerts {
-		l, err := ca.Client(name+"-leaf", cn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		chain(name, l)
-	}
-	crt, err := os.ReadFile(ca.CertFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(ex.tlsDir, "exchange-online-ca.pem"), crt, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// startEdgerewrite writes the folder's edgerewrite.toml with its socket inside this instance's
-// queue directory and its rules directory copied, then starts the daemon.
-func (ex *example) startEdgerewrite(bin string) {
-	t := ex.t
-	queue := filepath.Join(ex.pf.Dir, "queue")
-	sockDir := filepath.Join(queue, "edgerewrite")
-	if err := os.Mkdir(sockDir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	g, err := user.LookupGroup("postfix")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid, _ := strconv.Atoi(g.Gid)
-	if err := os.Chown(sockDir, 0, gid); err != nil {
-		t.Fatal(err)
-	}
-	etc := openTempDir(t)
-	ex.rulesDir = filepath.Join(etc, "rules")
-	if err := os.CopyFS(ex.rulesDir, os.DirFS(filepath.Join(ex.dir, "rules"))); err != nil {
-		t.Fatal(err)
-	}
-	metrics, err := harness.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := ex.substitute(ex.read("edgerewrite.toml"))
-	conf = strings.ReplaceAll(conf, "/var/spool/postfix/", queue+"/")
-	conf = strings.ReplaceAll(conf, `"/etc/edgerewrite/rules"`, strconv.Quote(ex.rulesDir))
-	ex.metrics = fmt.Sprintf("127.0.0.1:%d", metrics)
-	conf = strings.ReplaceAll(conf, `"127.0.0.1:9754"`, strconv.Quote(ex.metrics))
-	ex.confPath = filepath.Join(etc, "edgerewrite.toml")
-	if err := os.WriteFile(ex.confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ex.er = harness.NewEdgerewrite(t, bin, ex.confPath)
-}
-
 // listener is the harness address of the folder's master.cf listener (e.g. "203.0.113.26:smtp").
 func (ex *example) listener(production string) string {
 	ex.t.Helper()
-	name, ok := ex.listeners[production]
+	name, ok := ex.x.Listeners[production]
 	if !ok {
 		ex.t.Fatalf("master.cf has no listener %s", production)
 	}
@@ -270,12 +186,12 @@ func openTempDir(t *testing.T) string {
 func (ex *example) editMap(name string, edit func(production string) string) {
 	t := ex.t
 	t.Helper()
-	m, ok := ex.maps[name]
+	m, ok := ex.x.Map(name)
 	if !ok {
 		t.Fatalf("no map %s", name)
 	}
 	path := filepath.Join(ex.pf.ConfDir, name)
-	if err := os.WriteFile(path, []byte(ex.substitute(edit(ex.read(name)))), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(ex.x.Substitute(edit(ex.read(name)))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if m.Type == "hash" || m.Type == "lmdb" {

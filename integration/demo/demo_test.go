@@ -81,12 +81,12 @@ func TestExampleOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &example{dir: filepath.Join(root, "postfix-examples", exampleFolder), tlsDir: "/TLS", caFile: "/TLS/ca.crt",
-		hops: map[string]string{"tenanta": "[localhost]:1", "tenantb": "[localhost]:2"}}
-	po, listeners, err := x.postfixOptions("127.0.0.1:25")
+	x, err := loadExample(root, &harness.CA{Dir: "/TLS", CertFile: "/TLS/ca.crt"},
+		map[string]string{"tenanta": "[localhost]:1", "tenantb": "[localhost]:2"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	po, listeners := x.Postfix, x.Listeners
 	for prod, name := range map[string]string{publicMX: "mx1.contoso.com", connectorA: "from-tenanta", connectorB: "from-tenantb"} {
 		if listeners[prod] != name {
 			t.Errorf("listener %s is service %q, want %q", prod, listeners[prod], name)

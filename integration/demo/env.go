@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,33 +49,45 @@ func startEnv(ctx context.Context, root, bin string) (e *env, err error) {
 	if err = os.Chmod(e.dir, 0o755); err != nil {
 		return e, err
 	}
-	x := &example{dir: filepath.Join(root, "postfix-examples", exampleFolder), tlsDir: filepath.Join(e.dir, "tls"), hops: map[string]string{}}
-	if err = e.makeCerts(x); err != nil {
+	tlsDir := filepath.Join(e.dir, "tls")
+	if err = os.Mkdir(tlsDir, 0o755); err != nil {
+		return e, err
+	}
+	if e.ca, err = harness.NewCA(tlsDir, "Demo Cloud Services CA"); err != nil {
+		return e, err
+	}
+	// The client certificate "mail.protection.outlook.com" is what the demo's Exchange Online presents.
+	e.eop, err = harness.WriteExampleCerts(e.ca, []string{"mx1.contoso.com", "relay-tenanta.contoso.com", "relay-tenantb.contoso.com"},
+		map[string]string{"tenanta": "tenanta.contoso.com", "tenantb": "tenantb.contoso.com"})
+	if err != nil {
 		return e, err
 	}
 	if e.internet, err = harness.StartSink(); err != nil {
 		return e, err
 	}
+	hops := map[string]string{}
 	for _, h := range []struct{ transport, name string }{{"tenanta", "tenant A"}, {"tenantb", "tenant B"}} {
 		hop, err := harness.StartTLSSink(h.name, e.ca)
 		if err != nil {
 			return e, err
 		}
 		e.hops[h.transport] = hop
-		x.hops[h.transport] = hop.Nexthop()
+		hops[h.transport] = hop.Nexthop()
 	}
 	if err = ctx.Err(); err != nil {
 		return e, err
 	}
-	po, listeners, err := x.postfixOptions(e.internet.Addr())
+	x, err := loadExample(root, e.ca, hops)
 	if err != nil {
 		return e, err
 	}
+	po := x.Postfix
+	po.RelayTo = e.internet.Addr()
 	if e.pf, err = harness.StartPostfix(po); err != nil {
 		return e, err
 	}
 	e.listeners = map[string]string{}
-	for prod, name := range listeners {
+	for prod, name := range x.Listeners {
 		e.listeners[prod] = e.pf.ServiceAddr(name)
 	}
 	if out, err := e.pf.Command("postconf", "-h", "mail_version"); err == nil {
@@ -91,91 +102,14 @@ func startEnv(ctx context.Context, root, bin string) (e *env, err error) {
 	return e, nil
 }
 
-// makeCerts writes what the folder names under /etc/postfix/tls/: NAME.pem is a key followed by
-// its chain (smtp(d)_tls_chain_files); exchange-online-ca.pem is the CA, which also issues the
-// client certificate "mail.protection.outlook.com" the demo's Exchange Online presents.
-func (e *env) makeCerts(x *example) error {
-	if err := os.Mkdir(x.tlsDir, 0o755); err != nil {
-		return err
-	}
-	ca, err := harness.NewCA(x.tlsDir, "Demo Cloud Services CA")
-	if err != nil {
-		return err
-	}
-	e.ca, x.caFile = ca, ca.CertFile
-	if e.eop, err = ca.Client("eop", "mail.protection.outlook.com"); err != nil {
-		return err
-	}
-	chain := func(name string, l *harness.Leaf) error {
-		key, err := os.ReadFile(l.KeyFile)
-		if err != nil {
-			return err
-		}
-		crt, err := os.ReadFile(l.CertFile)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(x.tlsDir, name+".pem"), append(key, crt...), 0o600)
-	}
-	gw, err := ca.Server("gateway-leaf", "mx1.contoso.com", "relay-tenanta.contoso.com", "relay-tenantb.contoso.com", "localhost", "127.0.0.1")
-	if err != nil {
-		return err
-	}
-	if err := chain("gateway", gw); err != nil {
-		return err
-	}
-	for name, cn := range map[string]string{"tenanta": "tenanta.contoso.com", "tenantb": "tenantb.contoso.com"} {
-		l, err := ca.Client(name+"-leaf", cn)
-		if err != nil {
-			return err
-		}
-		if err := chain(name, l); err != nil {
-			return err
-		}
-	}
-	crt, err := os.ReadFile(ca.CertFile)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(x.tlsDir, "exchange-online-ca.pem"), crt, 0o644)
-}
-
 // startEdgerewrite writes the folder's edgerewrite.toml (socket in the instance's queue
 // directory, a copy of the rules, a free metrics port) and starts the daemon.
-func (e *env) startEdgerewrite(x *example, bin string) error {
-	sockDir := filepath.Join(e.pf.Dir, "queue", "edgerewrite")
-	if err := os.Mkdir(sockDir, 0o750); err != nil {
-		return err
-	}
-	g, err := user.LookupGroup("postfix")
+func (e *env) startEdgerewrite(x *harness.Example, bin string) error {
+	d, err := x.WriteEdgerewriteConfig(filepath.Join(e.pf.Dir, "queue"), filepath.Join(e.dir, "etc"))
 	if err != nil {
 		return err
 	}
-	gid, _ := strconv.Atoi(g.Gid)
-	if err := os.Chown(sockDir, 0, gid); err != nil {
-		return err
-	}
-	etc := filepath.Join(e.dir, "etc")
-	rules := filepath.Join(etc, "rules")
-	if err := os.CopyFS(rules, os.DirFS(filepath.Join(x.dir, "rules"))); err != nil {
-		return err
-	}
-	port, err := harness.FreePort()
-	if err != nil {
-		return err
-	}
-	e.metrics = fmt.Sprintf("127.0.0.1:%d", port)
-	conf, err := x.read("edgerewrite.toml")
-	if err != nil {
-		return err
-	}
-	conf = strings.ReplaceAll(conf, "/var/spool/postfix/", filepath.Join(e.pf.Dir, "queue")+"/")
-	conf = strings.ReplaceAll(conf, `"/etc/edgerewrite/rules"`, strconv.Quote(rules))
-	conf = strings.ReplaceAll(conf, `"127.0.0.1:9754"`, strconv.Quote(e.metrics))
-	e.confPath = filepath.Join(etc, "edgerewrite.toml")
-	if err := os.WriteFile(e.confPath, []byte(conf), 0o644); err != nil {
-		return err
-	}
+	e.confPath, e.metrics = d.ConfPath, d.Metrics
 	e.er, err = harness.StartEdgerewrite(bin, e.confPath)
 	return err
 }
