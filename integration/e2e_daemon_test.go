@@ -1,15 +1,11 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -530,23 +526,12 @@ func e2eLogLine(t *testing.T, er *e2eDaemon, substr string) string {
 	return l
 }
 
-// e2eMetric scrapes one unlabelled sample from the daemon's /metrics at addr (host:port).
+// e2eMetric scrapes one sample from the daemon's /metrics at addr (host:port); a sample that
+// is not there is an error.
 func e2eMetric(addr, name string) (float64, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return 0, err
+	v, found, err := harness.ScrapeMetric(addr, name)
+	if err == nil && !found {
+		err = fmt.Errorf("metric %s not in http://%s/metrics", name, addr)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
-		if ok && k == name {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	return 0, fmt.Errorf("metric %s not in http://%s/metrics", name, addr)
+	return v, err
 }

@@ -170,7 +170,7 @@ func TestE2EPolicy(t *testing.T) {
 		e, id := env(nil, "sender@example.org", []harness.RcptTo{{Addr: "anna@northwind.com", Notify: "SUCCESS,FAILURE"}},
 			"From: sender@example.org", "To: Anna <anna@northwind.com>")
 		res := harness.MustSend(t, internet, e)
-		q := e2eWaitHeld(t, pf, res.QueueID)
+		q := waitHeld(t, pf, res.QueueID, e2eTimeout)
 		if len(q.Recipients) != 1 {
 			t.Errorf("held message %+v, want its one recipient", q)
 		}
@@ -268,26 +268,5 @@ func e2eWantRcptReply(t *testing.T, res *harness.Result, code int, status, text 
 	}
 	if res.Data.Code != 0 {
 		t.Errorf("DATA was sent after the refusal: %s", res.Data)
-	}
-}
-
-// e2eWaitHeld waits until the message is in Postfix's hold queue (postqueue -j) and returns it.
-func e2eWaitHeld(t *testing.T, pf *harness.Postfix, queueID string) harness.QueuedMessage {
-	t.Helper()
-	deadline := time.Now().Add(e2eTimeout)
-	for {
-		q, err := pf.Queue()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range q {
-			if m.QueueID == queueID && m.QueueName == "hold" {
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue ID %s is not in the hold queue: %+v", queueID, q)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

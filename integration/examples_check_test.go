@@ -14,23 +14,10 @@ import (
 // deliveryTimeout bounds every wait for a message at a sink.
 const deliveryTimeout = 20 * time.Second
 
-// firstRefusal is the first reply of a transaction that refused something (4xx or 5xx), or a
-// zero Reply when everything was accepted.
-func firstRefusal(res *harness.Result) harness.Reply {
-	replies := append([]harness.Reply{res.Greeting, res.Ehlo, res.Mail}, res.Rcpts...)
-	replies = append(replies, res.Data)
-	for _, r := range replies {
-		if r.Code >= 400 {
-			return r
-		}
-	}
-	return harness.Reply{}
-}
-
 // wantRefused fails the test unless the transaction was refused with code and enhanced status.
 func wantRefused(t *testing.T, res *harness.Result, code int, status string) harness.Reply {
 	t.Helper()
-	r := firstRefusal(res)
+	r := res.Refusal()
 	if r.Code != code || r.Enhanced != status {
 		t.Errorf("reply %q, want %d %s", r.String(), code, status)
 	}

@@ -190,7 +190,7 @@ func TestExampleTwoTenants(t *testing.T) {
 			Data: harness.BuildMessage([]string{"From: john@tenanta.contoso.com"}, "x\n")})
 		env.TLS = ex.ca.ClientTLS(nil, "localhost")
 		res, err := harness.Send(ex.listener(tenantA), env)
-		if err == nil && firstRefusal(res).Code == 0 {
+		if err == nil && res.Refusal().Code == 0 {
 			t.Errorf("accepted without a client certificate: %+v", res)
 		}
 		wantNothingAt(t, ex.internet, hopA, hopB)

@@ -36,7 +36,7 @@ func TestFaultPanic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := refusal(res)
+	r := res.Refusal()
 	if r.Code < 400 || r.Code >= 500 || res.Accepted() {
 		t.Errorf("the message that made the session panic got %q, want a 4xx", r)
 	}

@@ -93,12 +93,12 @@ func (s *stream) send(i int) {
 			return
 		case err != nil:
 			s.connErr.Add(1)
-		case refusal(res).Code >= 500:
+		case res.Refusal().Code >= 500:
 			s.fail(fmt.Errorf("message %d refused: %w", i, res.Err()))
 			return
 		default:
 			s.tempfail.Add(1)
-			switch r := refusal(res); {
+			switch r := res.Refusal(); {
 			case r == res.Mail:
 				s.tempfailAt[0].Add(1)
 			case r == res.Data:
@@ -131,16 +131,5 @@ func describe(res *harness.Result, err error) string {
 	if err != nil {
 		return err.Error()
 	}
-	return refusal(res).String()
-}
-
-// refusal is the first reply of the transaction that was not positive (Code 0 if none).
-func refusal(res *harness.Result) harness.Reply {
-	replies := append([]harness.Reply{res.Greeting, res.Ehlo, res.Mail}, res.Rcpts...)
-	for _, r := range append(replies, res.Data) {
-		if r.Code >= 400 {
-			return r
-		}
-	}
-	return harness.Reply{}
+	return res.Refusal().String()
 }

@@ -10,9 +10,7 @@ package integration
 // known by {daemon_name}), relayhost = the harness sink, rule "tenanta.contoso.com contoso.com".
 
 import (
-	"bufio"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -94,25 +92,8 @@ func (e *faultEnv) metric(series string) float64 {
 
 // metricValue is metric for any goroutine: it returns the error.
 func (e *faultEnv) metricValue(series string) (float64, error) {
-	resp, err := http.Get("http://" + e.metrics + "/metrics")
-	if err != nil {
-		return 0, fmt.Errorf("metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.LastIndexByte(line, ' ')
-		if strings.HasPrefix(line, "#") || i < 0 || line[:i] != series {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metrics line %q: %w", line, err)
-		}
-		return v, nil
-	}
-	return 0, sc.Err()
+	v, _, err := harness.ScrapeMetric(e.metrics, series)
+	return v, err
 }
 
 // waitMetric polls until ok(value of series) holds and returns the time it was first seen. It

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -116,19 +114,11 @@ func (e *env) startEdgerewrite(x *harness.Example, bin string) error {
 
 // metric returns one series of edgerewrite's /metrics (0 when absent).
 func (e *env) metric(series string) (float64, error) {
-	resp, err := http.Get("http://" + e.metrics + "/metrics")
+	v, _, err := harness.ScrapeMetric(e.metrics, series)
 	if err != nil {
-		return 0, fmt.Errorf("edgerewrite metrics: %w", err)
+		return 0, fmt.Errorf("edgerewrite %w", err)
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.LastIndexByte(line, ' '); i > 0 && line[:i] == series {
-			return strconv.ParseFloat(line[i+1:], 64)
-		}
-	}
-	return 0, sc.Err()
+	return v, nil
 }
 
 // appendConfig adds text to edgerewrite.toml as an admin would (a new file renamed over the old

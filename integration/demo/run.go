@@ -114,7 +114,7 @@ func (e *env) play(ctx context.Context, p *printer, s *sample) (problem, kind st
 	}
 	if s.wantReply != "" {
 		p.rows(refusedRows(s))
-		r := refusal(res)
+		r := res.Refusal()
 		for i, l := range wrap(r.String(), 100) {
 			label := "reply"
 			if i > 0 {
@@ -139,7 +139,7 @@ func (e *env) play(ctx context.Context, p *printer, s *sample) (problem, kind st
 	}
 	if !res.Accepted() {
 		p.rows(refusedRows(s))
-		return "refused: " + refusal(res).String(), ""
+		return "refused: " + res.Refusal().String(), ""
 	}
 	id := sentHeader(s.env, "Message-ID")
 	var d *delivered
@@ -203,20 +203,9 @@ func (e *env) find(msgID string) *delivered {
 	return nil
 }
 
-// refusal is the first negative reply of a transaction.
-func refusal(res *harness.Result) harness.Reply {
-	replies := append([]harness.Reply{res.Greeting, res.Ehlo, res.Mail}, res.Rcpts...)
-	for _, r := range append(replies, res.Data) {
-		if r.Code >= 400 {
-			return r
-		}
-	}
-	return harness.Reply{}
-}
-
 // refusedCommand names the command the first negative reply answered.
 func refusedCommand(res *harness.Result) string {
-	switch r := refusal(res); {
+	switch r := res.Refusal(); {
 	case r == res.Mail:
 		return "MAIL FROM"
 	case r == res.Data:

@@ -24,6 +24,18 @@ type Result struct {
 // Accepted reports whether the server took the message (2xx after the dot).
 func (r *Result) Accepted() bool { return r.Data.Code >= 200 && r.Data.Code < 300 }
 
+// Refusal is the first reply of the transaction that refused something (4xx or 5xx: greeting,
+// EHLO, MAIL, each RCPT, DATA), or a zero Reply (Code 0) when nothing was refused.
+func (r *Result) Refusal() Reply {
+	replies := append([]Reply{r.Greeting, r.Ehlo, r.Mail}, r.Rcpts...)
+	for _, rep := range append(replies, r.Data) {
+		if rep.Code >= 400 {
+			return rep
+		}
+	}
+	return Reply{}
+}
+
 // Err is nil when every reply was positive; otherwise it names the first refused command and
 // wraps its *smtp.SMTPError.
 func (r *Result) Err() error {
