@@ -44,12 +44,14 @@ func fakeDaemon(mode string, args []string) int {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
+	// Say it before listening: the runner returns as soon as a dial succeeds, and a test that
+	// kills the daemon right then must still find this line in the log.
+	fmt.Println("fake edgerewrite: listening on", cfg.Listen)
 	ln, err := net.Listen(network, addr)
 	if err != nil {
 		fmt.Println(err)
 		return 1
 	}
-	fmt.Println("fake edgerewrite: listening on", cfg.Listen)
 	go func() {
 		for {
 			c, err := ln.Accept()
