@@ -6,14 +6,19 @@ package milter
 //
 //   - SMFIC_MACRO: go-milter replaces Modifier.Macros on each packet. We swallow the MTA's
 //     macro packets, keep connection macros (connect and HELO stages) for the whole
-//     connection and message macros for the message, and inject one merged SMFIC_MACRO
-//     (no reply, so the stream stays in step) before SMFIC_CONNECT, SMFIC_HELO, SMFIC_MAIL,
-//     SMFIC_RCPT, SMFIC_EOH and SMFIC_BODYEOB, with "{edgerewrite_conn}" naming the
-//     connection's state in the Server's registry.
+//     connection and message macros for the message, and inject one merged SMFIC_MACRO (no
+//     reply, so the stream stays in step) before SMFIC_CONNECT, SMFIC_HELO, SMFIC_MAIL,
+//     SMFIC_RCPT, SMFIC_EOH and SMFIC_BODYEOB when a macro changed since go-milter last got
+//     them, with "{edgerewrite_conn}" naming the connection's state in the Server's registry.
 //   - ESMTP arguments of SMFIC_MAIL and SMFIC_RCPT (go-milter drops them) are kept per
 //     message in that state.
 //   - SMFIR_ADDRCPT written by go-milter becomes SMFIR_ADDRCPT_PAR with the arguments the
 //     session registered for that address, when the MTA offered SMFIF_ADDRCPT_PAR.
+//   - No-reply steps (SMFIP_NR_*, milter-protocol-extras.txt): the Server's optNoReply steps
+//     that the MTA offers are granted in go-milter's SMFIC_OPTNEG reply, and go-milter's
+//     SMFIR_CONTINUE to such a command is swallowed; any other packet for it is a protocol
+//     error that closes the connection (the MTA then applies milter_default_action).
+//   - Outbound packets are written in one system call per reply the MTA waits for.
 //   - Connections are counted, and drained on Shutdown between messages.
 
 import (
