@@ -288,8 +288,10 @@ func TestE2EHarness(t *testing.T) {
 		if _, err := sink.WaitFor(1, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if sink.Refused() != 1 {
-			t.Errorf("refused %d, want 1", sink.Refused())
+		// At least one refusal: with the 1 s backoff Postfix may have retried (and been refused
+		// again) before the fault was cleared.
+		if sink.Refused() < 1 {
+			t.Errorf("refused %d, want at least 1", sink.Refused())
 		}
 	})
 }
