@@ -82,7 +82,7 @@ func formatAddrSpec(a, oldLocal string) (string, error) {
 	if local == oldLocal || isDotAtomText(local) || isQuotedString(local) {
 		return a, nil
 	}
-	return quoteLocal(local) + "@" + domain, nil
+	return quote(local) + "@" + domain, nil
 }
 
 // isDotAtomText: dot-atom-text = 1*atext *("." 1*atext) (RFC 5322 §3.2.3, RFC 6532).
@@ -126,21 +126,6 @@ func isQuotedString(s string) bool {
 	return true
 }
 
-// quoteLocal quotes a local part, escaping DQUOTE and backslash.
-func quoteLocal(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
 // lookupLocal turns a scanned local part (words, dots and CFWS, already validated) into the
 // form fn gets: the words' contents joined without CFWS; if that is a dot-atom it is returned
 // as is, else quoted.
@@ -172,7 +157,7 @@ func lookupLocal(raw string) string {
 	if s := b.String(); isDotAtomText(s) {
 		return s
 	}
-	return quoteLocal(b.String())
+	return quote(b.String())
 }
 
 // stripCFWS removes comments and white space from a scanned domain (obs-domain). A domain

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
 
 // report is everything BENCHMARKS.md is rendered from.
@@ -42,7 +43,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 	}
 	if o.GoBench && ctx.Err() == nil {
 		log.Info("go benchmarks", "benchtime", o.BenchTime)
-		root, err := moduleRoot()
+		root, err := harness.ModuleRoot()
 		if err != nil {
 			return rep, errors.Join(append(failed, err)...)
 		}
@@ -221,17 +222,4 @@ func rotate[T any](xs []T, n int) []T {
 	}
 	n %= len(xs)
 	return append(append([]T(nil), xs[n:]...), xs[:n]...)
-}
-
-// moduleRoot is the directory of this module's go.mod (the Go benchmarks run there).
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the edgerewrite module: run from the repository")
-	}
-	return filepath.Dir(gomod), nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
 
 // Tests of the driver's parts that need no Postfix.
@@ -252,7 +254,7 @@ func TestStaleWorkDirs(t *testing.T) {
 	// A directory of a process that is gone (PID 1's start time never matches "0"), one of a
 	// running process, and this run's.
 	stale := filepath.Join(os.TempDir(), workPrefix+"1-0-123")
-	start, err := procStartTime(1)
+	start, err := harness.ProcStart(1)
 	if err != nil {
 		t.Fatal(err)
 	}

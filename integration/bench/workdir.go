@@ -1,12 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
 
 // The work directory (rules, maps, messages, daemon configs and sockets) is
@@ -20,7 +21,7 @@ const workPrefix = "edgerewrite-benchrun-"
 // unprivileged daemons reach the milter sockets in it.
 func makeWorkDir() (string, error) {
 	removeStaleWorkDirs()
-	start, err := procStartTime(os.Getpid())
+	start, err := harness.ProcStart(os.Getpid())
 	if err != nil {
 		return "", err
 	}
@@ -43,27 +44,9 @@ func removeStaleWorkDirs() {
 		if err != nil {
 			continue
 		}
-		if start, err := procStartTime(pid); err == nil && start == f[1] {
+		if start, err := harness.ProcStart(pid); err == nil && start == f[1] {
 			continue // its driver still runs
 		}
 		os.RemoveAll(m)
 	}
-}
-
-// procStartTime is field 22 of /proc/PID/stat: when the process started, in clock ticks since
-// boot (with the PID, it names one process even when PIDs are reused).
-func procStartTime(pid int) (string, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return "", fmt.Errorf("/proc/%d/stat: no \")\" in %q", pid, b)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return "", fmt.Errorf("/proc/%d/stat: %d fields after the name, want at least 20", pid, len(f))
-	}
-	return f[19], nil // f[0] is field 3
 }

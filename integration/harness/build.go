@@ -29,7 +29,7 @@ func BuildEdgerewrite() (string, error) {
 		}
 		return abs, nil
 	}
-	start, err := procStart(os.Getpid())
+	start, err := ProcStart(os.Getpid())
 	if err != nil {
 		return "", err
 	}
@@ -51,7 +51,7 @@ func BuildEdgerewrite() (string, error) {
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -76,8 +76,8 @@ func MustBuildEdgerewrite(t testing.TB) string {
 	return bin
 }
 
-// moduleRoot is the directory of the go.mod of the module the working directory is in.
-func moduleRoot() (string, error) {
+// ModuleRoot is the directory of the go.mod of the module the working directory is in.
+func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -89,8 +89,8 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// procStart is field 22 of /proc/PID/stat: the process start time in clock ticks since boot.
-func procStart(pid int) (string, error) {
+// ProcStart is field 22 of /proc/PID/stat: the process start time in clock ticks since boot.
+func ProcStart(pid int) (string, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return "", err
@@ -118,7 +118,7 @@ func removeStaleBuilds() {
 		if err != nil {
 			continue
 		}
-		if start, err := procStart(pid); err == nil && start == parts[3] {
+		if start, err := ProcStart(pid); err == nil && start == parts[3] {
 			continue // still running
 		}
 		os.RemoveAll(m)

@@ -22,7 +22,7 @@ func TestBuildEdgerewriteUsesEnvBinary(t *testing.T) {
 func TestRemoveStaleBuilds(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	start, err := procStart(os.Getpid())
+	start, err := ProcStart(os.Getpid())
 	if err != nil || start == "" {
 		t.Fatalf("procStart: %q %v", start, err)
 	}
