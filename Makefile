@@ -27,7 +27,7 @@ lint:
 
 ## unit: the Go tests of every package, with the race detector, in random order
 unit:
-	EDGEREWRITE_REQUIRE_POSTFIX=1 $(GO) test -race -shuffle=on -timeout 15m ./...
+	EDGEREWRITE_REQUIRE_POSTFIX=1 $(GO) test -race -shuffle=on -count=1 -timeout 15m ./...
 
 ## test: everything CI runs — dependencies, lint, all tests (unit and end to end through a real Postfix), packages
 test: deps lint unit package-check
