@@ -109,10 +109,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 	fire := func(reason string) {
 		pending = false
 		timer.Stop()
-		w.reload(reason)
+		// Watch first, then read: a directory swapped in (a symlink or ConfigMap swap) is
+		// watched before the reload reads it, so an edit made right after the swap is either
+		// in this reload or raises an event for the next one; never lost in between.
 		if err := w.refresh(); err != nil {
 			w.log.Warn("watching for rule and config changes", "err", err)
 		}
+		w.reload(reason)
 	}
 	for {
 		select {
