@@ -16,6 +16,31 @@ var testClasses = map[string]Class{
 	"onprem":   {Connector: "onprem", Tenant: "onprem", Outbound: true, Observe: true},
 }
 
+// caseSetup returns a case's class by short name and its clock: now (RFC 3339) or a default
+// outside every cutover window.
+func caseSetup(t *testing.T, class, now string) (Class, time.Time) {
+	t.Helper()
+	at0 := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+	if now != "" {
+		at0 = at(t, now)
+	}
+	cl, ok := testClasses[class]
+	if !ok {
+		t.Fatalf("unknown class %q", class)
+	}
+	return cl, at0
+}
+
+// verdictIs reports whether v is the wanted verdict (text as a substring), and fails the test
+// when its reply text could not go into SMFIR_REPLYCODE as is.
+func verdictIs(t *testing.T, v Verdict, action Action, code int, status, reason, text string) bool {
+	t.Helper()
+	if strings.ContainsAny(v.Text, "\r\n%") {
+		t.Errorf("reply text %q is not safe for SMFIR_REPLYCODE", v.Text)
+	}
+	return v.Action == action && v.Code == code && v.Status == status && v.Reason == reason && strings.Contains(v.Text, text)
+}
+
 type messageCase struct {
 	name    string
 	class   string
@@ -33,23 +58,12 @@ func runMessageCases(t *testing.T, p *Policy, tests []messageCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			now := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
-			if tt.now != "" {
-				now = at(t, tt.now)
-			}
-			cl, ok := testClasses[tt.class]
-			if !ok {
-				t.Fatalf("unknown class %q", tt.class)
-			}
+			cl, now := caseSetup(t, tt.class, tt.now)
 			got := p.Message(cl, tt.msg, now)
 			v := got.Verdict
-			if v.Action != tt.action || v.Code != tt.code || v.Status != tt.status || v.Reason != tt.reason ||
-				!strings.Contains(v.Text, tt.text) || got.RewriteSender != tt.rewrite {
+			if !verdictIs(t, v, tt.action, tt.code, tt.status, tt.reason, tt.text) || got.RewriteSender != tt.rewrite {
 				t.Errorf("Message = %v text %q rewrite=%v\nwant %v %d %s (%s) text ~%q rewrite=%v",
 					v, v.Text, got.RewriteSender, tt.action, tt.code, tt.status, tt.reason, tt.text, tt.rewrite)
-			}
-			if strings.ContainsAny(v.Text, "\r\n%") {
-				t.Errorf("reply text %q is not safe for SMFIR_REPLYCODE", v.Text)
 			}
 		})
 	}

@@ -1,10 +1,6 @@
 package policy
 
-import (
-	"strings"
-	"testing"
-	"time"
-)
+import "testing"
 
 type rcptCase struct {
 	name     string
@@ -24,18 +20,10 @@ func runRcptCases(t *testing.T, p *Policy, tests []rcptCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			now := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
-			if tt.now != "" {
-				now = at(t, tt.now)
-			}
-			cl, ok := testClasses[tt.class]
-			if !ok {
-				t.Fatalf("unknown class %q", tt.class)
-			}
+			cl, now := caseSetup(t, tt.class, tt.now)
 			got := p.Recipient(cl, tt.rcpt, tt.resolved, now)
 			v := got.Verdict
-			if v.Action != tt.action || v.Code != tt.code || v.Status != tt.status || v.Reason != tt.reason ||
-				!strings.Contains(v.Text, tt.text) || got.Route != tt.route {
+			if !verdictIs(t, v, tt.action, tt.code, tt.status, tt.reason, tt.text) || got.Route != tt.route {
 				t.Errorf("Recipient(%q) = %v text %q route %q\nwant %v %d %s (%s) text ~%q route %q",
 					tt.rcpt, v, v.Text, got.Route, tt.action, tt.code, tt.status, tt.reason, tt.text, tt.route)
 			}
