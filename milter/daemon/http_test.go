@@ -1,4 +1,4 @@
-package milter
+package daemon
 
 import (
 	"io"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestHTTPHandler(t *testing.T) {
-	reg, m := NewRegistry()
+	reg, m, _ := NewRegistry()
 	m.ObserveReload(true, 42, time.Now())
 	healthy, reason := false, "rules never loaded"
 	h := NewHTTPHandler(reg, func() (bool, string) { return healthy, reason }, slog.New(slog.DiscardHandler))
@@ -50,7 +50,7 @@ func TestHTTPHandler(t *testing.T) {
 
 // TestMetricNames lints every metric of the registry the daemon serves, as CoreDNS does.
 func TestMetricNames(t *testing.T) {
-	reg, _ := NewRegistry()
+	reg, _, _ := NewRegistry()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

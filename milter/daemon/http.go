@@ -1,4 +1,4 @@
-package milter
+package daemon
 
 import (
 	"context"
@@ -13,14 +13,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgerewrite/edgerewrite/milter"
 )
 
-// NewRegistry returns a Prometheus registry with the Go runtime and process collectors and the
-// daemon's metrics registered on it.
-func NewRegistry() (*prometheus.Registry, *Metrics) {
+// NewRegistry returns a Prometheus registry with the Go runtime and process collectors, the
+// daemon's reload metrics and the milter sessions' metrics registered on it.
+func NewRegistry() (*prometheus.Registry, *Metrics, *milter.Metrics) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg, NewMetrics(reg)
+	return reg, NewMetrics(reg), milter.NewMetrics(reg)
 }
 
 // HealthFunc reports whether the daemon is healthy, and if not, why.

@@ -1,9 +1,10 @@
-package milter
+package config
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -195,4 +196,36 @@ func decodeMessage(de *toml.DecodeError) string {
 		}
 	}
 	return msg
+}
+
+// KeepRestartSettings copies into c the settings of the running config that cannot change
+// without a restart, logging each that the file changes, and rebuilds the policy if the
+// recipient delimiter it was built with changed back.
+func (c *Config) KeepRestartSettings(running *Config, log *slog.Logger) error {
+	keep := func(key string, dst *string, was string) {
+		if *dst != was {
+			log.Warn("setting changed; it takes effect at the next restart", "key", key, "running", was, "file", *dst)
+			*dst = was
+		}
+	}
+	keep("listen", &c.Listen, running.Listen)
+	keep("socket_mode", &c.SocketMode, running.SocketMode)
+	keep("socket_group", &c.SocketGroup, running.SocketGroup)
+	keep("rules_dir", &c.RulesDir, running.RulesDir)
+	keep("metrics_listen", &c.MetricsListen, running.MetricsListen)
+	keep("log_format", &c.LogFormat, running.LogFormat)
+	delim := c.Delimiter()
+	keep("recipient_delimiter", &delim, running.Delimiter())
+	if delim == c.Delimiter() {
+		return nil
+	}
+	c.RecipientDelimiter = &delim
+	pc := c.Config
+	pc.RecipientDelimiter = delim
+	p, err := policy.New(pc)
+	if err != nil {
+		return &ConfigError{File: c.path, Err: err}
+	}
+	c.policy = p
+	return nil
 }

@@ -1,11 +1,8 @@
-package milter
+package decide
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net/textproto"
-	"time"
 
 	"github.com/edgerewrite/edgerewrite/policy"
 )
@@ -25,7 +22,7 @@ func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
 		slog.String("client", clientString(in.Conn)),
 		slog.String("connector", orDash(o.Class.Connector)),
 		slog.String("tenant", orDash(o.Class.Tenant)),
-		slog.String("direction", direction(o.Class)),
+		slog.String("direction", Direction(o.Class)),
 		slog.String("verdict", o.Action().String()),
 	}
 	if o.Observe {
@@ -66,30 +63,8 @@ func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
 	return attrs
 }
 
-// logMessage writes the message's one log line.
-func (s *Server) logMessage(in *Input, out *Outcome, elapsed time.Duration) {
-	attrs := append(out.LogAttrs(in), slog.Float64("duration", elapsed.Seconds()))
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "message", attrs...)
-}
-
-// countMessage updates the per-message metrics.
-func (s *Server) countMessage(out *Outcome, elapsed time.Duration) {
-	m := s.metrics
-	m.Messages.WithLabelValues(direction(out.Class), out.Action().String()).Inc()
-	if out.Apply() {
-		for _, c := range out.Plan.Changes() {
-			field := c.Field
-			if field != "mail-from" && field != "rcpt" {
-				field = textproto.CanonicalMIMEHeaderKey(field)
-			}
-			m.Rewrites.WithLabelValues(field).Inc()
-		}
-	}
-	m.HeadersUnparsed.Add(float64(len(out.Plan.Skipped)))
-	m.MessageDuration.Observe(elapsed.Seconds())
-}
-
-func direction(cl policy.Class) string {
+// Direction names the direction of class cl: "inbound" or "outbound".
+func Direction(cl policy.Class) string {
 	if cl.Outbound {
 		return "outbound"
 	}
