@@ -45,6 +45,7 @@ func check(cfgPath string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "warning: %s\n", w)
 		}
 	}
+	printDaemonStatus(stdout, cfg)
 	return report("edgerewrite check", stdout, stderr, problems)
 }
 

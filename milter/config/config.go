@@ -30,6 +30,9 @@ const (
 	DefaultMetricsListen      = "127.0.0.1:9754"
 	DefaultLogFormat          = "text"
 	DefaultLogLevel           = "info"
+	// DefaultReloadGuardShare: an automatic reload that would remove more than a tenth of the
+	// rules in service waits for `systemctl reload edgerewrite`.
+	DefaultReloadGuardShare = 0.10
 )
 
 // Config is the one config file of the daemon: the daemon settings below plus the policy
@@ -54,6 +57,10 @@ type Config struct {
 	LogFormat string `toml:"log_format"`
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string `toml:"log_level"`
+	// ReloadGuardShare is the share of the rules in service (0 to 1) that an automatic reload
+	// may remove; an edit that removes more is held until confirmed with SIGHUP. nil is
+	// DefaultReloadGuardShare.
+	ReloadGuardShare *float64 `toml:"reload_guard_share"`
 
 	policy.Config
 
@@ -143,6 +150,14 @@ func (c *Config) Delimiter() string {
 		return DefaultRecipientDelimiter
 	}
 	return *c.RecipientDelimiter
+}
+
+// GuardShare is the reload guard's share in effect (see ReloadGuardShare).
+func (c *Config) GuardShare() float64 {
+	if c.ReloadGuardShare == nil {
+		return DefaultReloadGuardShare
+	}
+	return *c.ReloadGuardShare
 }
 
 // OutboundToCc reports whether outbound To and Cc are rewritten.

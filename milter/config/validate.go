@@ -54,6 +54,9 @@ func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		add("log_format", fmt.Errorf("%w: log_format %q: use \"text\" or \"json\"", ErrBadLog, c.LogFormat))
 	}
+	if g := c.GuardShare(); g < 0 || g > 1 {
+		add("reload_guard_share", fmt.Errorf("reload_guard_share %v: want a share from 0 (hold every edit that removes a rule) to 1 (never hold)", g))
+	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		add("log_level", err)
 	}

@@ -96,7 +96,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	// generation that exists.
 	live := NewLive(LiveOptions{Config: cfg, ConfigBytes: doc, Table: table, Logger: log, Level: level,
 		Metrics: metrics})
-	if err := live.Reload("start"); err != nil {
+	if err := live.Reload("start", true); err != nil {
 		return fmt.Errorf("the configuration and rules do not load:\n%w", err)
 	}
 	stats := live.Generation().Rules.Stats()
@@ -122,7 +122,7 @@ func Run(ctx context.Context, o RunOptions) error {
 			}
 			return true, ""
 		}
-		if hs, err = listenHTTP(cfg.MetricsListen, NewHTTPHandler(reg, health, log), log); err != nil {
+		if hs, err = listenHTTP(cfg.MetricsListen, NewHTTPHandler(reg, health, live.Status, log), log); err != nil {
 			ml.Close()
 			return err
 		}
@@ -135,7 +135,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		if reason == reasonSignal {
 			notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
 		}
-		_ = live.Reload(reason) // every problem is logged; the old state keeps serving
+		_ = live.Reload(reason, reason == reasonSignal) // every problem is logged; the old generation keeps serving; SIGHUP confirms a held edit
 		if reason == reasonSignal {
 			notify("READY=1\n" + status())
 		} else {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ type Live struct {
 	first    *config.Config
 	cfgBytes []byte // the config file the generation in service was built from
 	seq      uint64
+	held     []string // what the held edit would remove; nil when none is held
 }
 
 // LiveOptions create a Live. Config is the config read at start (already valid) and
@@ -70,11 +72,32 @@ func (l *Live) Generation() *decide.Generation { return l.gen.Load() }
 // Loaded reports whether a generation is in service.
 func (l *Live) Loaded() bool { return l.gen.Load() != nil }
 
+// Status is the daemon's status: the generation in service and a held edit.
+func (l *Live) Status() Status {
+	st := Status{Held: l.Held()}
+	if g := l.gen.Load(); g != nil {
+		st.Generation = g.Seq
+		st.Rules = g.Rules.Stats().Rules
+	}
+	return st
+}
+
+// Held returns what the edit the guard holds would remove; nil when no edit is held.
+func (l *Live) Held() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.held)
+}
+
 // Reload builds the next generation from the config file and the rules directory and puts it
 // in service when every part validates. Otherwise the generation in service stays whole, every
 // problem is logged (one line each, with its file:line) and returned, and the reload metrics
 // say so. The first Reload builds the first generation from the config given to NewLive.
-func (l *Live) Reload(reason string) error {
+//
+// An edit that would lose much (see losses) is held unless confirmed, which SIGHUP is: it
+// returns ErrHeld, the generation in service stays, and the log and metrics say what it would
+// remove.
+func (l *Live) Reload(reason string, confirmed bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	start := l.clock()
@@ -101,6 +124,18 @@ func (l *Live) Reload(reason string) error {
 			"seconds", l.clock().Sub(start).Seconds())
 		return err
 	}
+	if cur != nil && !confirmed {
+		if ls := losses(cur, cfg, prep.Snapshot().Stats()); len(ls) > 0 {
+			prep.Abort()
+			l.held = ls
+			l.metrics.ReloadHeld.Set(1)
+			l.log.Warn("reload held: the edit would lose much; the configuration and rules in service stay until `systemctl reload edgerewrite` confirms it",
+				"reason", reason, "generation", l.seq, "held", heldText(ls))
+			return ErrHeld
+		}
+	}
+	l.held = nil
+	l.metrics.ReloadHeld.Set(0)
 	l.seq++
 	gen := decide.NewGeneration(l.seq, cfg, prep.Commit())
 	l.gen.Store(gen)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,9 +29,24 @@ func NewRegistry() (*prometheus.Registry, *Metrics, *milter.Metrics) {
 // HealthFunc reports whether the daemon is healthy, and if not, why.
 type HealthFunc func() (ok bool, reason string)
 
-// NewHTTPHandler serves GET /metrics (the registry, in the Prometheus exposition formats) and
-// GET /healthz: 200 "ok" when health says so, 503 with the reason otherwise.
-func NewHTTPHandler(reg *prometheus.Registry, health HealthFunc, log *slog.Logger) http.Handler {
+// Status is what the daemon serves, for people and tools (`edgerewrite check` reads it to show a
+// held edit): the generation in service and the edit the reload guard holds.
+type Status struct {
+	// Generation numbers the generation in service (0: none yet).
+	Generation uint64 `json:"generation"`
+	// Rules is the number of rules in service.
+	Rules int `json:"rules"`
+	// Held lists what the held edit would remove; empty when no edit is held.
+	Held []string `json:"held,omitempty"`
+}
+
+// NewHTTPHandler serves GET /metrics (the registry, in the Prometheus exposition formats),
+// GET /healthz (200 "ok" when health says so, 503 with the reason otherwise, then the status as
+// "key: value" lines) and GET /status (the status as JSON). status may be nil.
+func NewHTTPHandler(reg *prometheus.Registry, health HealthFunc, status func() Status, log *slog.Logger) http.Handler {
+	if status == nil {
+		status = func() Status { return Status{} }
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError),
@@ -43,12 +59,22 @@ func NewHTTPHandler(reg *prometheus.Registry, health HealthFunc, log *slog.Logge
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(w, reason+"\n")
-			return
+		} else {
+			io.WriteString(w, "ok\n")
 		}
-		io.WriteString(w, "ok\n")
+		st := status()
+		fmt.Fprintf(w, "generation: %d\nrules: %d\n", st.Generation, st.Rules)
+		for _, h := range st.Held {
+			fmt.Fprintf(w, "held: would remove %s\n", h)
+		}
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(status())
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "edgerewrite: see /metrics and /healthz", http.StatusNotFound)
+		http.Error(w, "edgerewrite: see /metrics, /healthz and /status", http.StatusNotFound)
 	})
 	return mux
 }

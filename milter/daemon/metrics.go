@@ -18,6 +18,9 @@ type Metrics struct {
 	ReloadSuccessful prometheus.Gauge
 	// ReloadSuccessTimestamp is the Unix time of the last successful reload.
 	ReloadSuccessTimestamp prometheus.Gauge
+	// ReloadHeld is 1 while the reload guard holds an edit that would lose much, until SIGHUP
+	// confirms it or a later edit loses nothing.
+	ReloadHeld prometheus.Gauge
 	// Reloads counts reload attempts by result ("success", "failure").
 	Reloads *prometheus.CounterVec
 }
@@ -38,6 +41,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ReloadSuccessTimestamp: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: milter.MetricsNamespace, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last successful reload.",
+		}),
+		ReloadHeld: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: milter.MetricsNamespace, Name: "reload_held",
+			Help: "1 while an automatic reload that would lose much waits for SIGHUP (systemctl reload edgerewrite).",
 		}),
 		Reloads: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: milter.MetricsNamespace, Name: "reloads_total",

@@ -82,11 +82,11 @@ func (e *reloadEnv) start(t *testing.T) {
 	e.reg = prometheus.NewRegistry()
 	e.live = NewLive(LiveOptions{Config: cfg, ConfigBytes: doc, Logger: log, Metrics: NewMetrics(e.reg),
 		Table: rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})})
-	if err := e.live.Reload("start"); err != nil {
+	if err := e.live.Reload("start", true); err != nil {
 		t.Fatal(err)
 	}
 	reload := func(reason string) {
-		_ = e.live.Reload(reason)
+		_ = e.live.Reload(reason, reason == reasonSignal)
 		e.reloads.Add(1)
 	}
 	e.watcher, err = NewWatcher(log, 0, reload, ConfigWatchDirs(e.cfgPath, e.rulesDir)...)
