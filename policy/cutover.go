@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,9 +13,23 @@ const maxCutoverText = 400
 // cutover is a compiled [[cutover]].
 type cutover struct {
 	match      string // canonical: address key, domain or "*.domain"
+	addr, dom  string // the index key: addr for an address match, else dom (with wild)
+	wild       bool
 	hold       bool
 	text       string
 	start, end time.Time
+	// file and line say where the entry is written: a cutover list file of the rules directory
+	// and its line, or, with file "", the [[cutover]] table numbered line (from 1).
+	file string
+	line int
+}
+
+// origin names where c is written, for the admin: "wave-07.cutover:12" or "cutover #3".
+func (c *cutover) origin() string {
+	if c.file == "" {
+		return "cutover #" + strconv.Itoa(c.line)
+	}
+	return c.file + ":" + strconv.Itoa(c.line)
 }
 
 // active reports whether now is in the window: start <= now < end, a zero bound being open.
@@ -38,63 +53,79 @@ type cutoverIndex struct {
 // compileCutovers validates the [[cutover]] tables and fills p.cutovers.
 func (p *Policy) compileCutovers(cs []Cutover, ps *problems) {
 	p.cutovers = cutoverIndex{byAddr: map[string][]*cutover{}, byDomain: newDomainMap[[]*cutover](), delims: p.delims}
-	seen := map[string][]int{} // canonical match -> indexes of earlier cutovers
-	var all []*cutover
 	for i, c := range cs {
 		r := ps.entry("cutover", i, c.Match)
-		before := len(ps.errs)
-		nc := &cutover{text: c.Text, start: c.Start, end: c.End}
-		var addr, dom string
-		var wild bool
-		switch {
-		case strings.TrimSpace(c.Match) == "":
-			r.add("match", ErrMissing, "match is not set: a domain (\"fabrikam.com\") or an address")
-		case strings.Contains(c.Match, "@"):
-			key, err := parseConfigAddr(c.Match)
-			if err != nil {
-				r.add("match", ErrBadValue, "match %q is neither a domain nor an address: %w", c.Match, err)
-			}
-			addr, nc.match = key, key
-		default:
-			d, w, err := parseDomainPattern(c.Match)
-			if err != nil {
-				r.add("match", ErrBadValue, "match %q is neither a domain nor an address: %w", c.Match, err)
-			}
-			dom, wild, nc.match = d, w, patternString(d, w)
-		}
-		switch c.Action {
-		case "defer":
-		case "hold":
-			nc.hold = true
-		case "":
-			r.add("action", ErrMissing, "action is not set: \"defer\" (451 at RCPT) or \"hold\" (hold queue)")
-		default:
-			r.add("action", ErrBadValue, "action %q is not \"defer\" or \"hold\"", c.Action)
-		}
-		if err := checkReplyText(c.Text); err != nil {
-			r.add("text", ErrBadValue, "text: %w", err)
-		}
-		checkWindow(r, c.Start, c.End)
-		if len(ps.errs) != before {
+		nc, ok := compileCutover(c, r)
+		if !ok {
 			continue
 		}
-		for _, j := range seen[nc.match] {
-			if all[j].overlaps(nc) {
-				r.add("", ErrDuplicate, "its window overlaps that of cutover #%d for the same match %q", j+1, nc.match)
-			}
-		}
-		for len(all) < i {
-			all = append(all, nil)
-		}
-		all = append(all, nc)
-		seen[nc.match] = append(seen[nc.match], i)
-		if addr != "" {
-			p.cutovers.byAddr[addr] = append(p.cutovers.byAddr[addr], nc)
-		} else {
-			list, _ := p.cutovers.byDomain.get(dom, wild)
-			p.cutovers.byDomain.put(dom, wild, append(list, nc))
+		nc.line = i + 1
+		if clash := p.cutovers.add(nc); clash != nil {
+			r.add("", ErrDuplicate, "its window overlaps that of %s for the same match %q", clash.origin(), nc.match)
 		}
 	}
+}
+
+// compileCutover validates one cutover entry, of a [[cutover]] table or a line of a cutover
+// list file, reporting every problem to r; ok is false when there was one.
+func compileCutover(c Cutover, r reporter) (nc *cutover, ok bool) {
+	before := len(r.ps.errs)
+	nc = &cutover{text: c.Text, start: c.Start, end: c.End}
+	switch {
+	case strings.TrimSpace(c.Match) == "":
+		r.add("match", ErrMissing, "match is not set: a domain (\"fabrikam.com\") or an address")
+	case strings.Contains(c.Match, "@"):
+		key, err := parseConfigAddr(c.Match)
+		if err != nil {
+			r.add("match", ErrBadValue, "match %q is neither a domain nor an address: %w", c.Match, err)
+		}
+		nc.addr, nc.match = key, key
+	default:
+		d, w, err := parseDomainPattern(c.Match)
+		if err != nil {
+			r.add("match", ErrBadValue, "match %q is neither a domain nor an address: %w", c.Match, err)
+		}
+		nc.dom, nc.wild, nc.match = d, w, patternString(d, w)
+	}
+	switch c.Action {
+	case "defer":
+	case "hold":
+		nc.hold = true
+	case "":
+		r.add("action", ErrMissing, "action is not set: \"defer\" (451 at RCPT) or \"hold\" (hold queue)")
+	default:
+		r.add("action", ErrBadValue, "action %q is not \"defer\" or \"hold\"", c.Action)
+	}
+	if err := checkReplyText(c.Text); err != nil {
+		r.add("text", ErrBadValue, "text: %w", err)
+	}
+	checkWindow(r, c.Start, c.End)
+	return nc, len(r.ps.errs) == before
+}
+
+// add puts the compiled cutover c in the index. When an entry for the same match has a window
+// overlapping c's, c is not added and that entry is returned: one instant, one cutover.
+func (ix cutoverIndex) add(c *cutover) (clash *cutover) {
+	var list []*cutover
+	if c.addr != "" {
+		list = ix.byAddr[c.addr]
+	} else {
+		list, _ = ix.byDomain.get(c.dom, c.wild)
+	}
+	for _, d := range list {
+		if d.overlaps(c) {
+			return d
+		}
+	}
+	// A full slice expression: generations built from one policy share its lists, and an
+	// append must never write into another's backing array.
+	list = append(list[:len(list):len(list)], c)
+	if c.addr != "" {
+		ix.byAddr[c.addr] = list
+	} else {
+		ix.byDomain.put(c.dom, c.wild, list)
+	}
+	return nil
 }
 
 // checkWindow reports bounds that are a time of day without a date, and windows that end
@@ -167,10 +198,23 @@ func (c *cutover) deferText() string {
 	return "mailbox is being moved, please try again later"
 }
 
-// holdReason is the quarantine reason of a holding cutover.
+// holdReason is the quarantine reason of a holding cutover. A wave entry's names its file and
+// line first, so that the held mail of one wave can be told from the rest.
 func (c *cutover) holdReason() string {
+	r := "cutover " + c.match + ": held while the mailbox moves"
 	if c.text != "" {
-		return "cutover " + c.match + ": " + c.text
+		r = "cutover " + c.match + ": " + c.text
 	}
-	return "cutover " + c.match + ": held while the mailbox moves"
+	if c.file != "" {
+		r = "wave " + c.origin() + " " + r
+	}
+	return r
+}
+
+// verdictSource is Verdict.Source for a verdict c decided: the wave entry, "" for [[cutover]].
+func (c *cutover) verdictSource() string {
+	if c.file == "" {
+		return ""
+	}
+	return c.origin()
 }

@@ -53,7 +53,8 @@ func (p *Policy) Message(cl Class, m Message, now time.Time) MessageResult {
 	var res MessageResult
 	for _, rc := range m.Rcpts {
 		if c := p.cutovers.find(rc, now); c != nil && c.hold {
-			res.Verdict = Verdict{Action: Hold, Text: c.holdReason(), Reason: "cutover-hold: " + c.match}
+			res.Verdict = Verdict{Action: Hold, Text: c.holdReason(), Reason: "cutover-hold: " + c.match,
+				Source: c.verdictSource()}
 			break
 		}
 	}

@@ -39,7 +39,7 @@ func (p *Policy) Recipient(cl Class, rcpt string, resolved bool, now time.Time) 
 	}
 	if c := p.cutovers.find(rcpt, now); c != nil && !c.hold {
 		return RcptResult{Verdict: Verdict{Action: Tempfail, Code: 451, Status: "4.7.1",
-			Text: c.deferText(), Reason: "cutover-defer: " + c.match}}
+			Text: c.deferText(), Reason: "cutover-defer: " + c.match, Source: c.verdictSource()}}
 	}
 	sd := p.shared[d]
 	if !hasDomain || resolved || sd == nil {

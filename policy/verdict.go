@@ -50,6 +50,9 @@ type Verdict struct {
 	// Reason is short, for logs and metrics: a token, then ": " and the value it is about, e.g.
 	// "sender-domain: fabrikam.com". The tokens are listed in the package documentation.
 	Reason string
+	// Source is the cutover list file entry behind a cutover verdict, "file:line" (the file's
+	// name in the rules directory); "" for any other verdict and for a [[cutover]] table.
+	Source string
 }
 
 // Reply is the whole SMTP reply line for Reject and Tempfail, e.g.

@@ -1,0 +1,163 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A cutover list file ("wave file") holds the [[cutover]] entries of one migration wave, one
+// per line, as CSV (RFC 4180) an admin can make from a migration tool's batch export:
+//
+//	# wave 7: sales, moves on 23 November
+//	match,action,start,end,text
+//	anna@fabrikam.com,hold,2026-11-23T20:00:00Z,2026-11-24T06:00:00Z
+//	sales.fabrikam.com,defer,,,sales is moving; please try again later
+//
+// The columns are those of [[cutover]]: match (an address, a domain or "*.domain"), action
+// ("defer" or "hold"), start and end (RFC 3339 date-times, empty for an open bound) and text;
+// only the first two are required. A first line whose second column reads "action" is a
+// header row; lines starting with '#' and blank lines are skipped.
+
+// WaveFileExt is the name ending of cutover list files in the rules directory.
+const WaveFileExt = ".cutover"
+
+// Limits of one cutover list file: a file larger than maxWaveFileSize is refused without being
+// read, and at most maxWaveFileErrors problems of one file are reported, then how many more.
+const (
+	maxWaveFileSize   = 64 << 20
+	maxWaveFileErrors = 20
+)
+
+// ErrWaveFile: a cutover list file cannot be read, is too large or not a regular file.
+var ErrWaveFile = errors.New("bad cutover list file")
+
+// FileError is one problem of a cutover list file, with where it is: "wave-07.cutover:12:
+// action \"hodl\" is not \"defer\" or \"hold\"". Line is 0 for the file as a whole.
+type FileError struct {
+	// File is the file's path as given to the loader.
+	File string
+	// Line is the line (from 1), 0 when the problem is the whole file's.
+	Line int
+	// Err says what is wrong and wraps one of the sentinels (ErrBadValue, ErrDuplicate, ...).
+	Err error
+}
+
+// Error implements error.
+func (e *FileError) Error() string {
+	if e.Line == 0 {
+		return e.File + ": " + e.Err.Error()
+	}
+	return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// waveColumns are the column names, in order, as the header row and the errors name them.
+var waveColumns = []string{"match", "action", "start", "end", "text"}
+
+// parseWaveFile parses and compiles the cutover list file b, named name in errors and origins
+// and path in FileErrors. It returns the entries in line order and every problem, at most
+// maxWaveFileErrors of them, then one saying how many more there were.
+func parseWaveFile(path, name string, b []byte) ([]*cutover, []error) {
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	r.Comment = '#'
+	r.TrimLeadingSpace = true
+	r.ReuseRecord = true
+	var (
+		out   []*cutover
+		errs  []error
+		more  int
+		first = true
+	)
+	report := func(line int, err error) {
+		if len(errs) < maxWaveFileErrors {
+			errs = append(errs, &FileError{File: path, Line: line, Err: err})
+		} else {
+			more++
+		}
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				report(pe.Line, &kindError{kind: ErrBadValue, err: pe.Err})
+				continue
+			}
+			report(0, fmt.Errorf("%w: reading: %w", ErrWaveFile, err))
+			break
+		}
+		line, _ := r.FieldPos(0)
+		isHeader := first && len(rec) > 1 && strings.EqualFold(strings.TrimSpace(rec[1]), "action")
+		first = false
+		if isHeader || (len(rec) == 1 && strings.TrimSpace(rec[0]) == "") {
+			continue
+		}
+		c, problems := waveEntry(rec)
+		for _, p := range problems {
+			report(line, p)
+		}
+		if len(problems) > 0 {
+			continue
+		}
+		c.file, c.line = name, line
+		out = append(out, c)
+	}
+	if more > 0 {
+		errs = append(errs, &FileError{File: path, Err: fmt.Errorf("and %d more problems in this file", more)})
+	}
+	return out, errs
+}
+
+// waveEntry compiles one record with compileCutover, the checks of a [[cutover]] table.
+func waveEntry(rec []string) (*cutover, []error) {
+	var ps problems
+	col := func(i int) string {
+		if i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	if len(rec) > len(waveColumns) {
+		return nil, []error{&kindError{kind: ErrBadValue, err: fmt.Errorf("%d columns; a line is %s (a text holding a comma is quoted: \"...\")",
+			len(rec), strings.Join(waveColumns, ","))}}
+	}
+	c := Cutover{Match: col(0), Action: strings.ToLower(col(1)), Text: col(4)}
+	var bad []error
+	for i, t := range []*time.Time{&c.Start, &c.End} {
+		s := col(2 + i)
+		if s == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			bad = append(bad, &kindError{kind: ErrBadValue, err: fmt.Errorf("%s: %q is not an RFC 3339 date-time such as 2026-11-23T20:00:00Z",
+				waveColumns[2+i], s)})
+			continue
+		}
+		*t = v
+	}
+	nc, ok := compileCutover(c, ps.entry("cutover", 0, ""))
+	for _, e := range ps.errs {
+		// The texts name their column already ("action \"hodl\" is not ...").
+		var ce *ConfigError
+		if errors.As(e, &ce) {
+			bad = append(bad, ce.Err)
+		}
+	}
+	if !ok || len(bad) > 0 {
+		return nil, bad
+	}
+	return nc, nil
+}

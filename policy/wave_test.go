@@ -1,0 +1,180 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loadWaves loads a testdata/waves directory into the two-tenants policy.
+func loadWaves(t *testing.T, dir string) (*Policy, error) {
+	t.Helper()
+	var l WaveLoader
+	w, err := l.Load(filepath.Join("testdata", "waves", dir))
+	if err != nil {
+		return nil, err
+	}
+	return load(t, "two-tenants.toml", func(c *Config) { c.RecipientDelimiter = "+" }).WithWaves(w)
+}
+
+func TestWaveVerdicts(t *testing.T) {
+	p, err := loadWaves(t, "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := at(t, "2026-11-23T21:00:00Z")
+	for _, c := range []struct {
+		rcpt   string
+		now    time.Time
+		action Action
+		source string
+	}{
+		{"anna@fabrikam.com", in, Hold, "wave-07.cutover:3"},
+		{"ANNA+news@Fabrikam.com", in, Hold, "wave-07.cutover:3"},
+		{"anna@fabrikam.com", at(t, "2026-11-24T06:00:00Z"), Accept, ""},
+		{"bob@fabrikam.com", in, Tempfail, "wave-07.cutover:4"},
+		{"bob@fabrikam.com", at(t, "2026-11-23T19:59:59Z"), Accept, ""},
+		{"carl@xn--bcher-kva.example", in, Hold, "wave-07.cutover:6"},
+		{"x@sales.fabrikam.com", at(t, "2026-11-25T21:00:00Z"), Tempfail, "wave-08.cutover:1"},
+		{"x@sales.fabrikam.com", in, Accept, ""},
+		{"other@fabrikam.com", in, Accept, ""},
+		// A [[cutover]] table still decides as before, with no source.
+		{"ceo@tenantb.contoso.com", at(t, "2026-11-23T23:00:00Z"), Hold, ""},
+	} {
+		t.Run(c.rcpt+"@"+c.now.Format(time.RFC3339), func(t *testing.T) {
+			var v Verdict
+			if r := p.Recipient(Class{Outbound: true, Tenant: "tenant-a"}, c.rcpt, false, c.now); r.Verdict.Action != Accept {
+				v = r.Verdict
+			} else {
+				v = p.Message(Class{}, Message{From: "", Rcpts: []string{c.rcpt}}, c.now).Verdict
+			}
+			if v.Action != c.action || v.Source != c.source {
+				t.Errorf("verdict %v from %q, want %v from %q", v, v.Source, c.action, c.source)
+			}
+			if c.source != "" && v.Action == Hold && !strings.HasPrefix(v.Text, "wave "+c.source+" ") {
+				t.Errorf("hold reason %q does not name the wave entry %s", v.Text, c.source)
+			}
+		})
+	}
+}
+
+func TestWaveFileProblems(t *testing.T) {
+	_, err := loadWaves(t, "bad")
+	if err == nil {
+		t.Fatal("a file with bad lines loaded")
+	}
+	path := filepath.Join("testdata", "waves", "bad", "wave-09.cutover")
+	want := map[int]error{3: ErrBadValue, 4: ErrMissing, 5: ErrBadValue, 6: ErrWindow, 7: ErrBadValue}
+	got := map[int]bool{}
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *FileError
+		if !errors.As(e, &fe) || fe.File != path {
+			t.Errorf("problem %v is not a FileError of %s", e, path)
+			continue
+		}
+		got[fe.Line] = true
+		if kind, ok := want[fe.Line]; !ok || !errors.Is(e, kind) {
+			t.Errorf("%v: want line in %v with its kind", e, want)
+		}
+		if !strings.HasPrefix(e.Error(), fmt.Sprintf("%s:%d: ", path, fe.Line)) {
+			t.Errorf("%q does not start with file:line", e.Error())
+		}
+	}
+	for line := range want {
+		if !got[line] {
+			t.Errorf("no problem reported for line %d; got %v", line, err)
+		}
+	}
+}
+
+func TestWaveOverlaps(t *testing.T) {
+	_, err := loadWaves(t, "clash")
+	if err == nil {
+		t.Fatal("overlapping entries loaded")
+	}
+	for _, want := range []string{
+		"b.cutover:2: its window overlaps that of a.cutover:1",
+		"b.cutover:3: its window overlaps that of cutover #2",
+	} {
+		if !strings.Contains(err.Error(), want) || !errors.Is(err, ErrDuplicate) {
+			t.Errorf("%v\ndoes not say %q", err, want)
+		}
+	}
+}
+
+// TestWaveErrorsBounded: a file of bad lines reports maxWaveFileErrors of them and a count.
+func TestWaveErrorsBounded(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&b, "user%d@fabrikam.com,later\n", i)
+	}
+	writeFile(t, filepath.Join(dir, "w.cutover"), b.String())
+	var l WaveLoader
+	_, err := l.Load(dir)
+	errs := err.(interface{ Unwrap() []error }).Unwrap()
+	if len(errs) != maxWaveFileErrors+1 || !strings.HasSuffix(err.Error(), "and 480 more problems in this file") {
+		t.Errorf("%d problems reported, ending %q", len(errs), errs[len(errs)-1])
+	}
+}
+
+// TestWaveLoaderIncremental: an unchanged file is not parsed again; an edited one is, and a
+// removed one is gone.
+func TestWaveLoaderIncremental(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.cutover"), filepath.Join(dir, "b.cutover")
+	writeFile(t, a, "anna@fabrikam.com,hold\n")
+	writeFile(t, b, "bob@fabrikam.com,hold\n")
+	var l WaveLoader
+	w1, err := l.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, b, "bob@fabrikam.com,defer\ncarl@fabrikam.com,defer\n")
+	w2, err := l.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w1.files[0] != w2.files[0] {
+		t.Error("the unchanged a.cutover was parsed again")
+	}
+	if w2.files[1] == w1.files[1] || w2.Entries() != 3 {
+		t.Errorf("the edited b.cutover was not read again: %d entries", w2.Entries())
+	}
+	if err := os.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	if w3, err := l.Load(dir); err != nil || w3.Entries() != 2 {
+		t.Errorf("after removing a.cutover: %v entries, %v", w3.Entries(), err)
+	}
+}
+
+func TestWaveSummary(t *testing.T) {
+	var l WaveLoader
+	w, err := l.Load(filepath.Join("testdata", "waves", "ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Summary(at(t, "2026-11-23T21:00:00Z"))
+	if len(s) != 2 {
+		t.Fatalf("summary %+v", s)
+	}
+	if s[0].Entries != 3 || s[0].Hold != 2 || s[0].Defer != 1 || s[0].Active != 3 ||
+		!s[0].NextStart.IsZero() || !s[0].NextEnd.Equal(at(t, "2026-11-24T06:00:00Z")) {
+		t.Errorf("wave-07: %+v", s[0])
+	}
+	if s[1].Active != 0 || !s[1].NextStart.Equal(at(t, "2026-11-25T20:00:00Z")) {
+		t.Errorf("wave-08: %+v", s[1])
+	}
+}
+
+func writeFile(t testing.TB, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
