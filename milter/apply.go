@@ -27,6 +27,8 @@ func applyActions(m *gomilter.Modifier, cs *connState, acts []decide.Action) err
 			err = m.AddRecipient(a.Addr)
 		case decide.ChangeHeader:
 			err = m.ChangeHeader(a.Index, a.Name, a.Value)
+		case decide.AddHeader:
+			err = m.AddHeader(a.Name, a.Value)
 		}
 		if err != nil {
 			return fmt.Errorf("sending %s: %w", a, err)

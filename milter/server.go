@@ -89,10 +89,11 @@ func (s *Server) reader(c net.Conn) *bufio.Reader {
 }
 
 // optActions are the milter actions edgerewrite asks the MTA for in option negotiation
-// (SMFIC_OPTNEG): change sender, add/delete recipients (with ESMTP args), change headers,
-// quarantine, and choose the macros sent per stage.
+// (SMFIC_OPTNEG): change sender, add/delete recipients (with ESMTP args), change and add
+// headers (the wave hold header), quarantine, and choose the macros sent per stage.
 const optActions = gomilter.OptChangeFrom | gomilter.OptAddRcpt | gomilter.OptAddRcptWithArgs |
-	gomilter.OptRemoveRcpt | gomilter.OptChangeHeader | gomilter.OptQuarantine | gomilter.OptSetSymList
+	gomilter.OptRemoveRcpt | gomilter.OptChangeHeader | gomilter.OptAddHeader | gomilter.OptQuarantine |
+	gomilter.OptSetSymList
 
 // optProtocol are the protocol steps negotiated: no HELO, body chunks, end of header, DATA or
 // unknown commands (the session needs none of them), and header values with their leading

@@ -135,6 +135,19 @@ func unwrapPath(err error) error {
 	return err
 }
 
+// Same reports whether w and v hold the same files, each as parsed once (nil and empty are
+// the same): a policy built with one decides as one built with the other.
+func (w *Waves) Same(v *Waves) bool {
+	var a, b []*waveFile
+	if w != nil {
+		a = w.files
+	}
+	if v != nil {
+		b = v.files
+	}
+	return slices.Equal(a, b)
+}
+
 // Entries is the number of entries of all the files.
 func (w *Waves) Entries() int {
 	if w == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgerewrite/edgerewrite/milter/config"
 	"github.com/edgerewrite/edgerewrite/milter/decide"
+	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
@@ -26,6 +27,7 @@ type Live struct {
 	level   *slog.LevelVar
 	metrics *Metrics
 	table   *rewrite.Table
+	waves   policy.WaveLoader
 	clock   func() time.Time
 	path    string
 
@@ -106,9 +108,16 @@ func (l *Live) Reload(reason string, confirmed bool) error {
 	var (
 		prep     *rewrite.Prepared
 		rulesErr error
+		waves    *policy.Waves
+		pol      *policy.Policy
 	)
 	if cfg != nil {
 		prep, rulesErr = l.table.Prepare(cfg.RulesDir)
+		var wavesErr error
+		if waves, wavesErr = l.waves.Load(cfg.RulesDir); wavesErr == nil {
+			pol, wavesErr = decide.WavePolicy(cfg, waves, cur)
+		}
+		rulesErr = errors.Join(rulesErr, wavesErr)
 	}
 	err := errors.Join(cfgErr, rulesErr)
 	if err != nil {
@@ -137,7 +146,7 @@ func (l *Live) Reload(reason string, confirmed bool) error {
 	l.held = nil
 	l.metrics.ReloadHeld.Set(0)
 	l.seq++
-	gen := decide.NewGeneration(l.seq, cfg, prep.Commit())
+	gen := decide.NewGeneration(l.seq, cfg, pol, waves, prep.Commit())
 	l.gen.Store(gen)
 	l.cfgBytes = doc
 	if l.level != nil {
@@ -148,7 +157,7 @@ func (l *Live) Reload(reason string, confirmed bool) error {
 	stats := gen.Rules.Stats()
 	l.metrics.ObserveReload(true, stats.Rules, l.clock())
 	l.log.Info("reload", "reason", reason, "result", "success", "generation", gen.Seq,
-		"rules", stats.Rules, "files_parsed", stats.FilesParsed,
+		"rules", stats.Rules, "files_parsed", stats.FilesParsed, "cutover_entries", waves.Entries(),
 		"config_changed", cur == nil || cfg != cur.Config, "seconds", l.clock().Sub(start).Seconds())
 	return nil
 }

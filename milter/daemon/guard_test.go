@@ -47,7 +47,7 @@ func guardGen(t *testing.T, doc string, files map[string]string) *decide.Generat
 	if _, err := table.Load(cfg.RulesDir); err != nil {
 		t.Fatal(err)
 	}
-	return decide.NewGeneration(1, cfg, table.Snapshot())
+	return decide.NewGeneration(1, cfg, cfg.Policy(), nil, table.Snapshot())
 }
 
 func numberedRules(n int) string {

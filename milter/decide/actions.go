@@ -20,6 +20,8 @@ const (
 	AddRcpt
 	// ChangeHeader replaces the Index-th header field named Name (SMFIR_CHGHEADER).
 	ChangeHeader
+	// AddHeader appends a header field Name with Value (SMFIR_ADDHEADER).
+	AddHeader
 )
 
 // Action is one milter modification action.
@@ -31,7 +33,8 @@ type Action struct {
 	// Args are AddRcpt's ESMTP arguments, space-separated (RFC 3461 NOTIFY and ORCPT).
 	Args string
 	// Name, Index and Value describe ChangeHeader: the 1-based occurrence among fields of that
-	// name, and the new value sent verbatim (leading space and folding included).
+	// name, and the new value sent verbatim (leading space and folding included); Name and
+	// Value describe AddHeader likewise.
 	Name  string
 	Index int
 	Value string
@@ -51,6 +54,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("SMFIR_ADDRCPT_PAR <%s> %s", a.Addr, a.Args)
 	case ChangeHeader:
 		return fmt.Sprintf("SMFIR_CHGHEADER %s[%d]:%s", a.Name, a.Index, a.Value)
+	case AddHeader:
+		return fmt.Sprintf("SMFIR_ADDHEADER %s:%s", a.Name, a.Value)
 	}
 	return fmt.Sprintf("Action(%d)", a.Kind)
 }

@@ -42,6 +42,12 @@ func (r RcptOutcome) Refused() bool {
 	return a == policy.Reject || a == policy.Tempfail
 }
 
+// HoldHeader is the header field added to a message a cutover list file holds, naming the
+// entry: "X-Edgerewrite-Hold: wave-07.cutover:12 (cutover-hold: anna@fabrikam.com)". Postfix
+// drops a milter's quarantine reason, so this is how `postcat -hq` tells one wave's held
+// mail from the rest.
+const HoldHeader = "X-Edgerewrite-Hold"
+
 // Outcome is what edgerewrite decides for one message.
 type Outcome struct {
 	Class policy.Class
@@ -55,7 +61,8 @@ type Outcome struct {
 	Observe bool
 	// Plan is the rewrite plan. It is computed for an accepted or held message (a held message
 	// is rewritten and quarantined, so it leaves rewritten when released), and in observe mode
-	// always (to log what would change); it is empty for refused messages.
+	// always (to log what would change); it is empty for refused messages and for messages a
+	// cutover list file holds (they are decided again when released).
 	Plan rewrite.Plan
 	// Actions are the milter actions the plan becomes, in the order they are sent.
 	Actions []Action
@@ -175,6 +182,14 @@ func (m *Message) End(queueID string) Outcome {
 		out.Verdict = firstRefused.Result.Verdict
 	}
 	if (out.Verdict.Action == policy.Reject || out.Verdict.Action == policy.Tempfail) && !out.Observe {
+		return out
+	}
+	if out.Verdict.Action == policy.Hold && out.Verdict.Source != "" && !out.Observe {
+		// A wave holds mail while its users' mailboxes move, and their rules switch when the
+		// move is done: the message is held as it came, marked with its wave entry, and
+		// decided again by the rules then in service when `postsuper -r` releases it through
+		// non_smtpd_milters. Postfix keeps no quarantine reason, hence the header.
+		out.Actions = []Action{{Kind: AddHeader, Name: HoldHeader, Value: " " + out.Verdict.Source + " (" + out.Verdict.Reason + ")"}}
 		return out
 	}
 

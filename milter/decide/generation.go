@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"errors"
 	"time"
 
 	"github.com/edgerewrite/edgerewrite/milter/config"
@@ -9,7 +10,7 @@ import (
 )
 
 // Generation is one consistent whole that messages are decided by: a config, the policy
-// compiled from it and the rules snapshot loaded under it. The daemon builds and validates all
+// compiled from it, the cutover list files and the rules snapshot of its rules directory. The daemon builds and validates all
 // three together and publishes them with one atomic swap, so a message never sees a config
 // without its rules or the reverse; each message takes the generation in service at its first
 // event (MAIL FROM) and finishes on it. A Generation is immutable.
@@ -18,18 +19,31 @@ type Generation struct {
 	Seq uint64
 	// Config is the config file the generation was built from.
 	Config *config.Config
-	// Policy is Config's compiled policy; never nil.
+	// Policy is Config's compiled policy with the entries of Waves; never nil.
 	Policy *policy.Policy
+	// Waves are the cutover list files of the rules directory; nil when there are none.
+	Waves *policy.Waves
 	// Rules is the rules snapshot; nil rewrites nothing.
 	Rules *rewrite.Snapshot
 	// Options are Config's settings for decisions.
 	Options Options
 }
 
-// NewGeneration puts a validated config and a rules snapshot together.
-func NewGeneration(seq uint64, cfg *config.Config, rules *rewrite.Snapshot) *Generation {
-	return &Generation{Seq: seq, Config: cfg, Policy: cfg.Policy(), Rules: rules,
+// NewGeneration puts a validated config, its policy with the cutover list files (see
+// WavePolicy) and a rules snapshot together.
+func NewGeneration(seq uint64, cfg *config.Config, pol *policy.Policy, waves *policy.Waves, rules *rewrite.Snapshot) *Generation {
+	return &Generation{Seq: seq, Config: cfg, Policy: pol, Waves: waves, Rules: rules,
 		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc()}}
+}
+
+// WavePolicy is the policy of a generation of cfg with the cutover list files waves. When
+// neither changed since the generation cur (nil for none), cur's policy is reused rather than
+// built again.
+func WavePolicy(cfg *config.Config, waves *policy.Waves, cur *Generation) (*policy.Policy, error) {
+	if cur != nil && cur.Config == cfg && cur.Waves.Same(waves) {
+		return cur.Policy, nil
+	}
+	return cfg.Policy().WithWaves(waves)
 }
 
 // Options are the settings a decision depends on besides rules and policy.
@@ -61,17 +75,25 @@ func (noRules) Rewrite(addr string, _ rewrite.Direction) (string, *rewrite.Rule,
 	return addr, nil, false
 }
 
-// LoadGeneration reads the config file at path and the rules it names, as the daemon's first
-// load does, and returns them as one generation. `edgerewrite test` decides on it. The error
-// joins every problem (config.Problems splits them).
+// LoadGeneration reads the config file at path and the rules and cutover list files of its
+// rules directory, as the daemon's first load does, and returns them as one generation.
+// `edgerewrite test` decides on it. The error joins every problem (config.Problems splits
+// them).
 func LoadGeneration(path string) (*Generation, error) {
 	cfg, err := config.LoadConfig(path)
 	if err != nil {
 		return nil, err
 	}
 	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})
-	if _, err := table.Load(cfg.RulesDir); err != nil {
+	_, rulesErr := table.Load(cfg.RulesDir)
+	var wl policy.WaveLoader
+	waves, wavesErr := wl.Load(cfg.RulesDir)
+	if err := errors.Join(rulesErr, wavesErr); err != nil {
 		return nil, err
 	}
-	return NewGeneration(1, cfg, table.Snapshot()), nil
+	pol, err := WavePolicy(cfg, waves, nil)
+	if err != nil {
+		return nil, err
+	}
+	return NewGeneration(1, cfg, pol, waves, table.Snapshot()), nil
 }
