@@ -15,6 +15,9 @@ func (s *Server) logMessage(in *decide.Input, out *decide.Outcome, elapsed time.
 	s.log.LogAttrs(context.Background(), slog.LevelInfo, "message", attrs...)
 }
 
+// cutoverKey is a label pair of the cutover metric.
+type cutoverKey struct{ File, Action string }
+
 // countMessage updates the per-message metrics.
 func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 	m := s.metrics
@@ -29,5 +32,13 @@ func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 		}
 	}
 	m.HeadersUnparsed.Add(float64(len(out.Plan.Skipped)))
+	counted := map[cutoverKey]bool{}
+	for _, h := range out.CutoverHits() {
+		// One message counts once per file and action, however many of its entries it hit.
+		if k := (cutoverKey{h.File, h.Action}); !counted[k] {
+			counted[k] = true
+			m.Cutovers.WithLabelValues(h.File, h.Action).Inc()
+		}
+	}
 	m.MessageDuration.Observe(elapsed.Seconds())
 }

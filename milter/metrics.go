@@ -26,6 +26,10 @@ type Metrics struct {
 	Panics prometheus.Counter
 	// SessionsActive is the number of live milter connections (one per Postfix SMTP session).
 	SessionsActive prometheus.Gauge
+	// Cutovers counts messages held and messages with recipients deferred, by the cutover list
+	// file that decided it ("[[cutover]]" for the config's tables) and action ("hold",
+	// "defer"), so a wave's progress shows per file.
+	Cutovers *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg. A nil reg creates working but
@@ -58,5 +62,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: MetricsNamespace, Name: "sessions_active",
 			Help: "Live milter connections.",
 		}),
+		Cutovers: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "cutover_messages_total",
+			Help: "Messages held or with recipients deferred by a cutover, by cutover list file and action.",
+		}, []string{"file", "action"}),
 	}
 }

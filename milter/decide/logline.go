@@ -14,8 +14,9 @@ import (
 //	verdict (what the MTA was told: accept, reject, tempfail, hold), observe (in observe mode:
 //	the verdict that was not enforced), reason, reply (for refusals), rewrites
 //	("field:old->new", in observe mode those that were not made), refused (recipients refused
-//	at RCPT, with their reply), unparsed (headers left alone), and for deferred or held
-//	attempts the sender and every recipient (the cutover record).
+//	at RCPT, with their reply), unparsed (headers left alone), cutover (the cutover list
+//	file entries, "file:line", that held the message or deferred recipients), and for
+//	deferred or held attempts the sender and every recipient (the cutover record).
 func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
 	attrs := []slog.Attr{
 		slog.String("qid", in.QueueID),
@@ -49,6 +50,15 @@ func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
 	}
 	if refused != nil {
 		attrs = append(attrs, slog.Any("refused", refused))
+	}
+	var entries []string
+	for _, h := range o.CutoverHits() {
+		if h.File != CutoverTable {
+			entries = append(entries, h.Entry)
+		}
+	}
+	if entries != nil {
+		attrs = append(attrs, slog.Any("cutover", entries))
 	}
 	if len(o.Plan.Skipped) > 0 {
 		var unparsed []string
