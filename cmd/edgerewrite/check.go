@@ -40,6 +40,7 @@ func check(cfgPath string, stdout, stderr io.Writer) int {
 	} else {
 		printRules(stdout, cfg.RulesDir, stats, time.Since(start))
 	}
+	problems = append(problems, checkWaves(stdout, cfg, time.Now())...)
 	if p := cfg.Policy(); p != nil {
 		for _, w := range p.Warnings() {
 			fmt.Fprintf(stdout, "warning: %s\n", w)

@@ -29,16 +29,23 @@ func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 
 	fmt.Fprintln(w, "\nrecipients:")
 	for _, r := range o.Rcpts {
-		v := r.Result.Verdict.String()
+		v := r.Result.Verdict.String() + byWave(r.Result.Verdict)
 		if r.Result.Route != "" {
 			v += " (routed to " + r.Result.Route + ")"
 		}
 		fmt.Fprintf(w, "  %-40s %s\n", "<"+r.Addr+">", v)
 	}
-	fmt.Fprintf(w, "message:    %s\n", o.Verdict)
+	fmt.Fprintf(w, "message:    %s%s\n", o.Verdict, byWave(o.Verdict))
 
 	plan := o.Plan
-	if o.Verdict.Action != policy.Accept && !o.Observe {
+	if o.Verdict.Action == policy.Hold && o.Verdict.Source != "" && !o.Observe {
+		fmt.Fprintln(w, "\nnothing is rewritten now: the message is held as it came and decided again, by the")
+		fmt.Fprintln(w, "rules then in service, when `postsuper -r` releases it (see the README, \"Migration waves\")")
+		fmt.Fprintln(w, "\nmilter actions:")
+		for _, a := range o.Actions {
+			fmt.Fprintf(w, "  %s\n", a)
+		}
+	} else if o.Verdict.Action != policy.Accept && !o.Observe {
 		fmt.Fprintln(w, "\nnothing is rewritten: the message is not accepted")
 	} else {
 		printEnvelope(w, in, o, plan)
@@ -52,6 +59,14 @@ func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 		}
 	}
 	fmt.Fprintf(w, "\nresult:     %s\n", resultLine(o))
+}
+
+// byWave names the cutover list file entry behind a verdict, "" for any other verdict.
+func byWave(v policy.Verdict) string {
+	if v.Source == "" {
+		return ""
+	}
+	return " by the wave entry " + v.Source
 }
 
 func describeConn(c policy.Conn) string {
