@@ -40,7 +40,7 @@ func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 	plan := o.Plan
 	if o.Verdict.Action == policy.Hold && o.Verdict.Source != "" && !o.Observe {
 		fmt.Fprintln(w, "\nnothing is rewritten now: the message is held as it came and decided again, by the")
-		fmt.Fprintln(w, "rules then in service, when `postsuper -r` releases it (see the README, \"Migration waves\")")
+		fmt.Fprintln(w, "rules then in service, when it is released (see the README, \"Migration waves\")")
 		fmt.Fprintln(w, "\nmilter actions:")
 		for _, a := range o.Actions {
 			fmt.Fprintf(w, "  %s\n", a)

@@ -187,8 +187,8 @@ func (m *Message) End(queueID string) Outcome {
 	if out.Verdict.Action == policy.Hold && out.Verdict.Source != "" && !out.Observe {
 		// A wave holds mail while its users' mailboxes move, and their rules switch when the
 		// move is done: the message is held as it came, marked with its wave entry, and
-		// decided again by the rules then in service when `postsuper -r` releases it through
-		// non_smtpd_milters. Postfix keeps no quarantine reason, hence the header.
+		// decided again by the rules then in service when it is released by handing it to
+		// sendmail (non_smtpd_milters). Postfix keeps no quarantine reason, hence the header.
 		out.Actions = []Action{{Kind: AddHeader, Name: HoldHeader, Value: " " + out.Verdict.Source + " (" + out.Verdict.Reason + ")"}}
 		return out
 	}
