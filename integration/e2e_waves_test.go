@@ -218,18 +218,26 @@ func swapSymlink(t *testing.T, link, target string) {
 }
 
 // releaseWave runs the release command of postfix-examples/cutover/README.md for wave against
-// the instance (MAIL_CONFIG points the Postfix tools at it).
+// the instance (MAIL_CONFIG points the Postfix tools at it). The top-level README must show the
+// same command.
 func releaseWave(t *testing.T, pf *harness.Postfix, wave string) (string, error) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "postfix-examples", "cutover", "README.md"))
-	if err != nil {
-		t.Fatal(err)
+	command := func(path ...string) string {
+		b, err := os.ReadFile(filepath.Join(path...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile("(?s)```sh\n(wave=wave-07\\.cutover\n.*?)```").FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("%s shows no release command starting wave=wave-07.cutover", filepath.Join(path...))
+		}
+		return string(m[1])
 	}
-	m := regexp.MustCompile("(?s)```sh\n(wave=wave-07\\.cutover\n.*?)```").FindSubmatch(b)
-	if m == nil {
-		t.Fatal("postfix-examples/cutover/README.md shows no release command starting wave=wave-07.cutover")
+	script := command("..", "postfix-examples", "cutover", "README.md")
+	if top := command("..", "README.md"); top != script {
+		t.Errorf("README.md and postfix-examples/cutover/README.md show different release commands:\n%s\n%s", top, script)
 	}
-	script := strings.Replace(string(m[1]), "wave=wave-07.cutover", "wave="+wave, 1)
+	script = strings.Replace(script, "wave=wave-07.cutover", "wave="+wave, 1)
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Env = append(os.Environ(), "MAIL_CONFIG="+pf.ConfDir)
 	out, err := cmd.CombinedOutput()
