@@ -13,12 +13,23 @@ import (
 	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
 
-// wavesPolicy is the config of TestE2EWaves: contoso.com is shared by tenant A and tenant B; no
-// connector, so all mail is the Internet's, requeued mail included.
+// wavesPolicy is the config of TestE2EWaves: contoso.com is shared by tenant A and tenant B.
+// Postfix's own mail (bounces: client 127.0.0.1, {daemon_name} $myhostname) is the "gateway"
+// connector's, as in postfix-examples/cutover; released mail must not be taken for it.
 const wavesPolicy = `recipient_delimiter = "+"
 
 [organization]
 domains = ["contoso.com", "tenanta.contoso.com", "tenantb.contoso.com"]
+
+[[connector]]
+name = "gateway"
+tenant = "gateway"
+networks = ["127.0.0.1"]
+daemon_names = ["mx.edgerewrite.test"]
+
+[[tenant]]
+name = "gateway"
+sender_domains = ["mx.edgerewrite.test"]
 `
 
 // wavesSize is the number of users in the wave.
@@ -61,7 +72,15 @@ func TestE2EWaves(t *testing.T) {
 		Milters: []string{d.Listen},
 		// Released mail comes back through cleanup from pickup: the milter decides it again.
 		MainCF: []string{"non_smtpd_milters = " + d.Listen},
+		// The README's master.cf lines: mail from sendmail gets its own {daemon_name}.
+		MasterCF: []string{"cleanup-pickup unix n - n - 0 cleanup -o milter_macro_daemon_name=pickup"},
 	})
+	if _, err := pf.Command("postconf", "-P", "pickup/unix/cleanup_service_name=cleanup-pickup"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pf.Command("postfix", "reload"); err != nil {
+		t.Fatal(err)
+	}
 
 	n := 0
 	send := func(t *testing.T, rcpt string) (*harness.Result, string) {
@@ -170,6 +189,9 @@ func TestE2EWaves(t *testing.T) {
 			strings.TrimSpace(string(body)) != "wave" || m.From != "sender@example.org" {
 			t.Errorf("released message arrived changed (%v): from <%s>\n%s", err, m.From, m.Data)
 		}
+	}
+	if line := e2eLogLine(t, d, "rewrites=\"[rcpt:user1@contoso.com->user1@tenantb.contoso.com"); !strings.Contains(line, "connector=- ") {
+		t.Errorf("released mail was taken for a connector's:\n%s", line)
 	}
 	waitHeld(t, pf, other.QueueID, e2eTimeout) // the other wave's message stays held
 	if e2eCount(sink, otherID) != 0 {
