@@ -38,14 +38,12 @@ func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 	fmt.Fprintf(w, "message:    %s%s\n", o.Verdict, byWave(o.Verdict))
 
 	plan := o.Plan
-	if o.Verdict.Action == policy.Hold && o.Verdict.Source != "" && !o.Observe {
-		fmt.Fprintln(w, "\nnothing is rewritten now: the message is held as it came and decided again, by the")
-		fmt.Fprintln(w, "rules then in service, when it is released (see the README, \"Migration waves\")")
-		fmt.Fprintln(w, "\nmilter actions:")
-		for _, a := range o.Actions {
-			fmt.Fprintf(w, "  %s\n", a)
-		}
-	} else if o.Verdict.Action != policy.Accept && !o.Observe {
+	waveHold := o.Verdict.Action == policy.Hold && o.Verdict.Source != "" && !o.Observe
+	if waveHold {
+		fmt.Fprintln(w, "\nheld by a wave: the recipients stay as they came and are decided again, by the rules")
+		fmt.Fprintln(w, "then in service, when the message is released (see the README, \"Migration waves\")")
+	}
+	if o.Verdict.Action != policy.Accept && !o.Observe && !waveHold {
 		fmt.Fprintln(w, "\nnothing is rewritten: the message is not accepted")
 	} else {
 		printEnvelope(w, in, o, plan)

@@ -24,6 +24,7 @@ func TestTestShowsWaveEntry(t *testing.T) {
 	code, out, errOut := edgerewrite(t, append(base, "--rcpt", "John+news@contoso.com")...)
 	expect(t, code, out, errOut, exitRefused,
 		"message:    hold (cutover-hold: john@contoso.com) by the wave entry wave-07.cutover:3",
+		"RCPT TO   <John+news@contoso.com>  (unchanged)",
 		"SMFIR_ADDHEADER X-Edgerewrite-Hold: wave-07.cutover:3 (cutover-hold: john@contoso.com)",
 		"result:     held in Postfix's hold queue (exit 2)")
 	code, out, errOut = edgerewrite(t, append(base, "--rcpt", "mary@contoso.com")...)

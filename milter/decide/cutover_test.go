@@ -53,6 +53,15 @@ func TestWaveHold(t *testing.T) {
 		t.Errorf("log line does not name the entry: %v", out.LogAttrs(&Input{}))
 	}
 
+	// Hairpin from tenant A: the sender side is rewritten now, the recipients when released.
+	hairpin := msg("bob@contoso.com")
+	hairpin.Conn, hairpin.From = connTenantA, "john@tenanta.contoso.com"
+	out = Decide(g, hairpin, testNow)
+	want = []Action{{Kind: ChangeFrom, Addr: "john@contoso.com"}, want[0]}
+	if out.Action() != policy.Hold || !reflect.DeepEqual(out.Actions, want) || len(out.Plan.Rcpts) != 0 {
+		t.Errorf("held hairpin message: %v, actions %v; want hold with %v", out.Verdict, out.Actions, want)
+	}
+
 	out = Decide(g, msg("dave@fabrikam.com", "alice@contoso.com"), testNow)
 	if out.Action() != policy.Accept || out.Rcpts[0].Result.Verdict.Source != "wave-03.cutover:3" {
 		t.Errorf("deferred recipient: %+v", out.Rcpts[0].Result.Verdict)

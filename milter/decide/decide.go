@@ -61,8 +61,9 @@ type Outcome struct {
 	Observe bool
 	// Plan is the rewrite plan. It is computed for an accepted or held message (a held message
 	// is rewritten and quarantined, so it leaves rewritten when released), and in observe mode
-	// always (to log what would change); it is empty for refused messages and for messages a
-	// cutover list file holds (they are decided again when released).
+	// always (to log what would change); it is empty for refused messages. For a message a
+	// cutover list file holds it has no recipient changes, and inbound none at all: the
+	// recipients are decided again when it is released.
 	Plan rewrite.Plan
 	// Actions are the milter actions the plan becomes, in the order they are sent.
 	Actions []Action
@@ -184,12 +185,16 @@ func (m *Message) End(queueID string) Outcome {
 	if (out.Verdict.Action == policy.Reject || out.Verdict.Action == policy.Tempfail) && !out.Observe {
 		return out
 	}
-	if out.Verdict.Action == policy.Hold && out.Verdict.Source != "" && !out.Observe {
-		// A wave holds mail while its users' mailboxes move, and their rules switch when the
-		// move is done: the message is held as it came, marked with its wave entry, and
-		// decided again by the rules then in service when it is released by handing it to
-		// sendmail (non_smtpd_milters). Postfix keeps no quarantine reason, hence the header.
-		out.Actions = []Action{{Kind: AddHeader, Name: HoldHeader, Value: " " + out.Verdict.Source + " (" + out.Verdict.Reason + ")"}}
+	// A wave holds mail while its users' mailboxes move, and their rules switch when the move is
+	// done: the recipients are held as they came, and decided again by the rules then in
+	// service when the message is released by handing it to sendmail (non_smtpd_milters).
+	// Inbound, nothing is changed now (a To rewritten to the old tenant would stay so);
+	// outbound, the sender side is, as the release decides the message as Internet mail.
+	// Postfix keeps no quarantine reason, hence the header naming the entry.
+	waveHold := out.Verdict.Action == policy.Hold && out.Verdict.Source != "" && !out.Observe
+	holdHeader := Action{Kind: AddHeader, Name: HoldHeader, Value: " " + out.Verdict.Source + " (" + out.Verdict.Reason + ")"}
+	if waveHold && !cl.Outbound {
+		out.Actions = []Action{holdHeader}
 		return out
 	}
 
@@ -213,8 +218,14 @@ func (m *Message) End(queueID string) Outcome {
 			return route, ok
 		}
 	}
+	if waveHold {
+		ro.Recipients, ro.RcptFallback = false, nil
+	}
 	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers})
 	out.Actions = PlanActions(out.Plan, kept)
+	if waveHold {
+		out.Actions = append(out.Actions, holdHeader)
+	}
 	return out
 }
 
