@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +22,10 @@ import (
 //
 // The columns are those of [[cutover]]: match (an address, a domain or "*.domain"), action
 // ("defer" or "hold"), start and end (RFC 3339 date-times, empty for an open bound) and text;
-// only the first two are required. A first line whose second column reads "action" is a
-// header row; lines starting with '#' and blank lines are skipped.
+// only the first two are required. A first line naming the columns "match" and "action" is a
+// header row, and then the columns may come in any order; without one they are in this order.
+// Lines starting with '#' and blank lines are skipped, and a leading byte order mark (as
+// spreadsheet programs write) is ignored.
 
 // WaveFileExt is the name ending of cutover list files in the rules directory.
 const WaveFileExt = ".cutover"
@@ -66,6 +69,7 @@ var waveColumns = []string{"match", "action", "start", "end", "text"}
 // and path in FileErrors. It returns the entries in line order and every problem, at most
 // maxWaveFileErrors of them, then one saying how many more there were.
 func parseWaveFile(path, name string, b []byte) ([]*cutover, []error) {
+	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord = -1
 	r.Comment = '#'
@@ -76,6 +80,7 @@ func parseWaveFile(path, name string, b []byte) ([]*cutover, []error) {
 		errs  []error
 		more  int
 		first = true
+		cols  = columns{0, 1, 2, 3, 4} // without a header row
 	)
 	report := func(line int, err error) {
 		if len(errs) < maxWaveFileErrors {
@@ -99,12 +104,21 @@ func parseWaveFile(path, name string, b []byte) ([]*cutover, []error) {
 			break
 		}
 		line, _ := r.FieldPos(0)
-		isHeader := first && len(rec) > 1 && strings.EqualFold(strings.TrimSpace(rec[1]), "action")
-		first = false
-		if isHeader || (len(rec) == 1 && strings.TrimSpace(rec[0]) == "") {
+		if first {
+			first = false
+			if h, ok, err := waveHeader(rec); ok {
+				if err != nil {
+					report(line, err)
+					break
+				}
+				cols = h
+				continue
+			}
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
-		c, problems := waveEntry(rec)
+		c, problems := waveEntry(rec, cols)
 		for _, p := range problems {
 			report(line, p)
 		}
@@ -120,18 +134,52 @@ func parseWaveFile(path, name string, b []byte) ([]*cutover, []error) {
 	return out, errs
 }
 
+// columns maps each of waveColumns to its position in a record, -1 for a column not there.
+type columns [5]int
+
+// waveHeader reports whether rec is a header row (it names the columns "match" and "action",
+// and no field reads "defer" or "hold", as the action of an entry does) and returns the columns
+// it names, or the problem with it: a name that is not a column, or a column named twice.
+func waveHeader(rec []string) (columns, bool, error) {
+	cols := columns{-1, -1, -1, -1, -1}
+	for i, name := range rec {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name == "defer" || name == "hold" {
+			return cols, false, nil
+		}
+		if j := slices.Index(waveColumns, name); j >= 0 && cols[j] < 0 {
+			cols[j] = i
+		}
+	}
+	if cols[0] < 0 || cols[1] < 0 {
+		return cols, false, nil
+	}
+	for i, name := range rec {
+		j := slices.Index(waveColumns, strings.ToLower(strings.TrimSpace(name)))
+		if j < 0 || cols[j] != i {
+			return cols, true, &kindError{kind: ErrBadValue, err: fmt.Errorf(
+				"header column %d %q is not one of %s, or is named twice", i+1, name, strings.Join(waveColumns, ", "))}
+		}
+	}
+	return cols, true, nil
+}
+
 // waveEntry compiles one record with compileCutover, the checks of a [[cutover]] table.
-func waveEntry(rec []string) (*cutover, []error) {
+func waveEntry(rec []string, cols columns) (*cutover, []error) {
 	var ps problems
-	col := func(i int) string {
-		if i < len(rec) {
+	width := 0
+	for _, i := range cols {
+		width = max(width, i+1)
+	}
+	col := func(name int) string {
+		if i := cols[name]; i >= 0 && i < len(rec) {
 			return strings.TrimSpace(rec[i])
 		}
 		return ""
 	}
-	if len(rec) > len(waveColumns) {
-		return nil, []error{&kindError{kind: ErrBadValue, err: fmt.Errorf("%d columns; a line is %s (a text holding a comma is quoted: \"...\")",
-			len(rec), strings.Join(waveColumns, ","))}}
+	if len(rec) > width {
+		return nil, []error{&kindError{kind: ErrBadValue, err: fmt.Errorf("%d columns, %d expected (a text holding a comma is quoted: \"...\")",
+			len(rec), width)}}
 	}
 	c := Cutover{Match: col(0), Action: strings.ToLower(col(1)), Text: col(4)}
 	var bad []error

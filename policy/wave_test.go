@@ -178,3 +178,61 @@ func writeFile(t testing.TB, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestParseWaveFile: the forms a file exported from a spreadsheet or a migration tool takes.
+func TestParseWaveFile(t *testing.T) {
+	for _, c := range []struct {
+		name, file string
+		want       []string // "match action start end text line" per entry
+		problems   []string // substrings, one per problem
+	}{
+		{"positional", "anna@fabrikam.com,hold\n", []string{"anna@fabrikam.com hold - - - 1"}, nil},
+		{"byte order mark and CRLF", "\ufeffmatch,action\r\nanna@fabrikam.com,HOLD\r\n",
+			[]string{"anna@fabrikam.com hold - - - 2"}, nil},
+		{"header in another order", "text,end,action,match\n\"moving, sorry\",2026-11-24T06:00:00Z,defer,*.Fabrikam.com\n",
+			[]string{"*.fabrikam.com defer - 2026-11-24T06:00:00Z moving, sorry 2"}, nil},
+		{"unknown header column", "match,action,owner\nanna@fabrikam.com,hold,x\n", nil,
+			[]string{`w.cutover:1: header column 3 "owner" is not one of match, action, start, end, text`}},
+		{"too many columns", "anna@fabrikam.com,hold,,,text,more\n", nil, []string{"w.cutover:1: 6 columns, 5 expected"}},
+		{"bad quote", "anna@fabrikam.com,hold\n\"bob@fabrikam.com,hold\n", []string{"anna@fabrikam.com hold - - - 1"}, []string{"w.cutover:2: "}},
+		{"missing action", "# c\n\nanna@fabrikam.com\n", nil, []string{`w.cutover:3: action is not set`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			entries, errs := parseWaveFile("w.cutover", "w.cutover", []byte(c.file))
+			var got []string
+			for _, e := range entries {
+				text := e.text
+				if text == "" {
+					text = "-"
+				}
+				got = append(got, fmt.Sprintf("%s %s %s %s %s %d", e.match, action(e), timeOrDash(e.start), timeOrDash(e.end), text, e.line))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("entries %q, want %q", got, c.want)
+			}
+			if len(errs) != len(c.problems) {
+				t.Fatalf("problems %v, want %d", errs, len(c.problems))
+			}
+			for i, e := range errs {
+				if !strings.Contains(e.Error(), c.problems[i]) {
+					t.Errorf("problem %q does not say %q", e, c.problems[i])
+				}
+			}
+		})
+	}
+}
+
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// TestWaveHeaderNotData: a first line that names columns but holds an action is an entry.
+func TestWaveHeaderNotData(t *testing.T) {
+	entries, errs := parseWaveFile("w.cutover", "w.cutover", []byte("match,hold,,,action\n"))
+	if len(errs) > 0 || len(entries) != 1 || entries[0].match != "match" || entries[0].text != "action" {
+		t.Errorf("entries %+v, problems %v", entries, errs)
+	}
+}
