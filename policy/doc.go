@@ -16,6 +16,11 @@
 // When cl.Observe is set the daemon logs the verdicts with a marker and enforces and rewrites
 // nothing. A Policy is immutable; a reload compiles a new one.
 //
+// Cutover list files (*.cutover in the rules directory, one migration wave each) are read by a
+// WaveLoader and added with p.WithWaves, which indexes their entries with the [[cutover]]
+// tables: an entry matches exactly as a table does, and a verdict it decides names it in
+// Verdict.Source ("wave-07.cutover:12").
+//
 // # Decisions
 //
 // Classify: connectors are tried in order; the first whose every set criterion matches wins
