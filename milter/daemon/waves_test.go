@@ -123,3 +123,27 @@ func TestReloadUnchangedWavesKeepPolicy(t *testing.T) {
 		t.Error("a rules-only reload built the policy and waves again")
 	}
 }
+
+// TestWatchWaveAndRulesEditedTogether: a rule file and a wave file written one after the other,
+// as a deploy copies them, are read by one reload.
+func TestWatchWaveAndRulesEditedTogether(t *testing.T) {
+	e := newReloadEnv(t, map[string]string{"tenants.rules": johnToA, "wave-01.cutover": waveJohn})
+	before := e.live.Generation()
+	if v := before.Policy.Message(policy.Class{}, policy.Message{Rcpts: []string{"john@contoso.com"}}, time.Now()).Verdict; v.Action != policy.Hold {
+		t.Fatalf("during the wave: %v", v)
+	}
+	atomicWrite(t, filepath.Join(e.rulesDir, "tenants.rules"), johnToB)
+	atomicWrite(t, filepath.Join(e.rulesDir, "wave-01.cutover"), "match,action\n")
+	pollUntil(t, "the switch in service", 2*time.Second, func() bool { return e.live.Generation() != before })
+	time.Sleep(2 * DefaultDebounce) // a second reload, if any, would have run by now
+	g := e.live.Generation()
+	if g.Seq != before.Seq+1 {
+		t.Errorf("generation %d, want %d: the two files were read by more than one reload", g.Seq, before.Seq+1)
+	}
+	if v := g.Policy.Message(policy.Class{}, policy.Message{Rcpts: []string{"john@contoso.com"}}, time.Now()).Verdict; v.Action != policy.Accept {
+		t.Errorf("after the switch: %v", v)
+	}
+	if got, _, _ := g.Rules.Rewrite("john@contoso.com", rewrite.Inbound); got != "john@tenantb.contoso.com" {
+		t.Errorf("after the switch john@contoso.com goes to %s", got)
+	}
+}
