@@ -45,7 +45,8 @@ type Config struct {
 	SocketMode string `toml:"socket_mode"`
 	// SocketGroup owns a unix socket. Empty means "postfix" when that group exists.
 	SocketGroup string `toml:"socket_group"`
-	// RulesDir holds the *.rules and *.csv files. Relative to the config file's directory.
+	// RulesDir holds the *.rules and *.csv rule files and the *.cutover lists. Relative to the
+	// config file's directory.
 	RulesDir string `toml:"rules_dir"`
 	// RecipientDelimiter is like Postfix's recipient_delimiter; "" turns extensions off.
 	RecipientDelimiter *string `toml:"recipient_delimiter"`
