@@ -197,6 +197,9 @@ func TestE2EWaves(t *testing.T) {
 	if e2eCount(sink, otherID) != 0 {
 		t.Error("the other wave's held message was released")
 	}
+	if q, err := pf.Queue(); err != nil || len(q) != 1 || q[0].QueueID != other.QueueID {
+		t.Errorf("queue after the release (%v): %+v; want only the other wave's held message", err, q)
+	}
 	_, id = send(t, "user2@contoso.com")
 	e2eWantRcpts(t, e2eWaitMessage(t, sink, id), "user2@tenantb.contoso.com")
 }
