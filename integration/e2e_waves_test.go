@@ -36,10 +36,10 @@ sender_domains = ["mx.edgerewrite.test"]
 const wavesSize = 1000
 
 // TestE2EWaves runs a migration wave through a real Postfix: a cutover list file of 1,000
-// addresses on hold in a window; mail for three of them is held, mail for others flows. One
-// edit (the rules directory swapped) moves their rules to tenant B and ends the hold; the
-// README's release command releases that wave's mail, which is delivered rewritten to tenant
-// B, and nothing else. A wave file with a bad line is refused as a whole with file:line while
+// addresses on hold in a window; mail for three of them (and a bounce for a fourth) is held,
+// mail for others flows. One edit (the rules directory swapped) moves their rules to tenant B
+// and ends the hold; the README's release command releases that wave's mail, which is
+// delivered rewritten to tenant B, and nothing else. A wave file with a bad line is refused as a whole with file:line while
 // the generation in service goes on serving.
 func TestE2EWaves(t *testing.T) {
 	harness.RequirePostfix(t)
@@ -83,12 +83,12 @@ func TestE2EWaves(t *testing.T) {
 	}
 
 	n := 0
-	send := func(t *testing.T, rcpt string) (*harness.Result, string) {
+	sendFrom := func(t *testing.T, from, rcpt string) (*harness.Result, string) {
 		t.Helper()
 		n++
 		id := fmt.Sprintf("<wave-%d@example.org>", n)
 		res, err := harness.Send(pf.Addr(), harness.Envelope{
-			LocalAddr: "127.0.0.6", From: "sender@example.org", Rcpts: harness.Rcpts(rcpt),
+			LocalAddr: "127.0.0.6", From: from, Rcpts: harness.Rcpts(rcpt),
 			Data: harness.BuildMessage([]string{"From: sender@example.org", "To: " + rcpt, "Subject: wave",
 				"Date: Mon, 23 Nov 2026 10:00:00 +0000", "Message-ID: " + id}, "wave\n"),
 		})
@@ -99,6 +99,10 @@ func TestE2EWaves(t *testing.T) {
 			t.Fatalf("mail for %s refused: %v", rcpt, res.Err())
 		}
 		return res, id
+	}
+	send := func(t *testing.T, rcpt string) (*harness.Result, string) {
+		t.Helper()
+		return sendFrom(t, "sender@example.org", rcpt)
 	}
 	metric := func(t *testing.T, series string) float64 {
 		t.Helper()
@@ -121,6 +125,9 @@ func TestE2EWaves(t *testing.T) {
 		held[res.QueueID] = id
 		heldIDs = append(heldIDs, id)
 	}
+	// A bounce (null sender) for a user of the wave is held too, and released as a bounce.
+	bounce, bounceID := sendFrom(t, "", "user7@contoso.com")
+	waitHeld(t, pf, bounce.QueueID, e2eTimeout)
 	other, otherID := send(t, "late@contoso.com") // the second wave
 	waitHeld(t, pf, other.QueueID, e2eTimeout)
 	_, id := send(t, "someone@contoso.com")
@@ -128,8 +135,8 @@ func TestE2EWaves(t *testing.T) {
 	if line := e2eLogLine(t, d, "verdict=hold"); !strings.Contains(line, "wave-07.cutover:") {
 		t.Errorf("the log line of a held message does not name its wave entry:\n%s", line)
 	}
-	if v := metric(t, `edgerewrite_cutover_messages_total{action="hold",file="wave-07.cutover"}`); v != 3 {
-		t.Errorf("held messages counted for wave-07.cutover: %v, want 3", v)
+	if v := metric(t, `edgerewrite_cutover_messages_total{action="hold",file="wave-07.cutover"}`); v != 4 {
+		t.Errorf("held messages counted for wave-07.cutover: %v, want 4", v)
 	}
 	if hdr, err := pf.Command("postcat", "-hq", heldQueueID(held, heldIDs[0])); err != nil ||
 		!strings.Contains(string(hdr), "X-Edgerewrite-Hold: wave-07.cutover:4 (cutover-hold: user1@contoso.com)") {
@@ -189,6 +196,9 @@ func TestE2EWaves(t *testing.T) {
 			strings.TrimSpace(string(body)) != "wave" || m.From != "sender@example.org" {
 			t.Errorf("released message arrived changed (%v): from <%s>\n%s", err, m.From, m.Data)
 		}
+	}
+	if m := e2eWaitMessage(t, sink, bounceID); m.From != "" || len(m.RcptAddrs()) != 1 || m.RcptAddrs()[0] != "user7@tenantb.contoso.com" {
+		t.Errorf("released bounce arrived from <%s> for %v, want from <> for user7@tenantb.contoso.com", m.From, m.RcptAddrs())
 	}
 	if line := e2eLogLine(t, d, "rewrites=\"[rcpt:user1@contoso.com->user1@tenantb.contoso.com"); !strings.Contains(line, "connector=- ") {
 		t.Errorf("released mail was taken for a connector's:\n%s", line)
