@@ -25,7 +25,8 @@ import (
 // only the first two are required. A first line naming the columns "match" and "action" is a
 // header row, and then the columns may come in any order; without one they are in this order.
 // Lines starting with '#' and blank lines are skipped, and a leading byte order mark (as
-// spreadsheet programs write) is ignored.
+// spreadsheet programs write) is ignored. A field holding a comma or a quote is quoted as CSV
+// has it: a quoted local part is written """John Smith""@fabrikam.com".
 
 // WaveFileExt is the name ending of cutover list files in the rules directory.
 const WaveFileExt = ".cutover"
