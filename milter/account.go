@@ -18,9 +18,9 @@ func (s *Server) logMessage(in *decide.Input, out *decide.Outcome, elapsed time.
 // countMessage updates the per-message metrics.
 func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 	m := s.metrics
-	m.Messages.WithLabelValues(decide.Direction(out.Class), out.Action().String()).Inc()
+	m.Messages.WithLabelValues(decide.Direction(out.Class), out.Action().String(), orDash(out.Class.Connector), orDash(out.Class.Tenant)).Inc()
 	if out.Apply() {
-		for _, c := range out.Plan.Changes() {
+		for _, c := range out.Changes {
 			field := c.Field
 			if field != "mail-from" && field != "rcpt" {
 				field = textproto.CanonicalMIMEHeaderKey(field)
@@ -30,4 +30,12 @@ func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 	}
 	m.HeadersUnparsed.Add(float64(len(out.Plan.Skipped)))
 	m.MessageDuration.Observe(elapsed.Seconds())
+}
+
+// orDash is the label value of an empty connector or tenant: the Internet's.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -12,8 +12,9 @@ const MetricsNamespace = "edgerewrite"
 // and live connections. The daemon's reload metrics are its own. Every field is safe for
 // concurrent use.
 type Metrics struct {
-	// Messages counts finished messages by direction ("inbound", "outbound") and verdict
-	// ("accept", "reject", "tempfail", "hold"; in observe mode the verdict actually given).
+	// Messages counts finished messages by direction ("inbound", "outbound"), verdict
+	// ("accept", "reject", "tempfail", "hold"; in observe mode the verdict actually given),
+	// connector and tenant ("-" for Internet mail). Their number is bounded by the config.
 	Messages *prometheus.CounterVec
 	// Rewrites counts changed addresses by field: "mail-from", "rcpt", or the header name.
 	Rewrites *prometheus.CounterVec
@@ -35,8 +36,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return &Metrics{
 		Messages: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "messages_total",
-			Help: "Messages by direction and verdict.",
-		}, []string{"direction", "verdict"}),
+			Help: "Messages by direction, verdict, connector and tenant.",
+		}, []string{"direction", "verdict", "connector", "tenant"}),
 		Rewrites: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "rewrites_total",
 			Help: "Rewritten addresses by field (mail-from, rcpt, header name).",

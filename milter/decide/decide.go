@@ -59,6 +59,9 @@ type Outcome struct {
 	Plan rewrite.Plan
 	// Actions are the milter actions the plan becomes, in the order they are sent.
 	Actions []Action
+	// Changes are the plan's changed addresses (Plan.Changes), computed once for the log line
+	// and the metrics.
+	Changes []rewrite.Change
 }
 
 // Action returns what the MTA is told at end of message: the verdict's action, or Accept in
@@ -200,6 +203,7 @@ func (m *Message) End(queueID string) Outcome {
 	}
 	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers})
 	out.Actions = PlanActions(out.Plan, kept)
+	out.Changes = out.Plan.Changes()
 	return out
 }
 
