@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"mime/quotedprintable"
 
 	"github.com/emersion/go-message"
@@ -82,15 +81,29 @@ func splitMultipart(b []byte, boundary string) ([]span, error) {
 }
 
 // readPartHeader parses the header of body part p with go-message and returns it and where
-// the part's content starts in p. ok is false for a header that does not parse.
+// the part's content starts in p: after the first empty line (RFC 2045 §3, RFC 5322 §2.1), or
+// at the end of a part that has none. ok is false for a header that does not parse.
 func readPartHeader(p []byte) (h message.Header, contentStart int, ok bool) {
-	r := bytes.NewReader(p)
-	br := bufio.NewReader(r)
-	th, err := textproto.ReadHeader(br)
+	end := len(p)
+	switch {
+	case bytes.HasPrefix(p, []byte("\r\n")):
+		end = 2
+	case bytes.HasPrefix(p, []byte("\n")):
+		end = 1
+	default:
+		if i := bytes.Index(p, []byte("\n\n")); i >= 0 {
+			end = i + 2
+		}
+		if i := bytes.Index(p[:end], []byte("\n\r\n")); i >= 0 {
+			end = i + 3
+		}
+	}
+	// The reader sees only the header block, so that its buffer is no larger.
+	th, err := textproto.ReadHeader(bufio.NewReaderSize(bytes.NewReader(p[:end]), end))
 	if err != nil {
 		return message.Header{}, 0, false
 	}
-	return message.Header{Header: th}, len(p) - r.Len() - br.Buffered(), true
+	return message.Header{Header: th}, end, true
 }
 
 // transferCoding is a calendar part's Content-Transfer-Encoding (RFC 2045 §6).
@@ -185,7 +198,9 @@ func (*base64Coding) asciiOnly() bool { return false }
 type qpCoding struct{}
 
 func (*qpCoding) decode(content []byte) ([]byte, error) {
-	return io.ReadAll(quotedprintable.NewReader(bytes.NewReader(content)))
+	text := bytes.NewBuffer(make([]byte, 0, len(content))) // decoding never grows it
+	_, err := text.ReadFrom(quotedprintable.NewReader(bytes.NewReader(content)))
+	return text.Bytes(), err
 }
 
 func (*qpCoding) asciiOnly() bool { return false }
