@@ -288,27 +288,24 @@ func qpLines(content, text []byte) []qpLine {
 }
 
 // appendQP appends t quoted-printable encoded (RFC 2045 §6.7): printable ASCII but '=' as is,
-// space and tab as is unless before a line break, all else =XX; t's line breaks (CRLF or LF)
-// as they are, and a soft line break (with eol) before an encoded line would exceed 76
-// characters.
+// space and tab as is unless before a line break, all else =XX. A line break of t that is
+// eol (the part's own, CRLF or LF) is a hard line break; a lone CR or LF is encoded, so that
+// no bare line feed gets into a CRLF message. A soft line break (with eol) comes before an
+// encoded line would exceed 76 characters.
 func appendQP(out, t, eol []byte) []byte {
 	const hex = "0123456789ABCDEF"
 	col := 0
 	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if c == '\n' || c == '\r' && i+1 < len(t) && t[i+1] == '\n' {
-			if c == '\r' {
-				out = append(out, '\r')
-				i++
-			}
-			out = append(out, '\n')
+		if bytes.HasPrefix(t[i:], eol) {
+			out = append(out, eol...)
+			i += len(eol) - 1
 			col = 0
 			continue
 		}
+		c := t[i]
 		literal := c >= '!' && c <= '~' && c != '='
 		if c == ' ' || c == '\t' {
-			j := i + 1
-			literal = j < len(t) && t[j] != '\n' && !(t[j] == '\r' && j+1 < len(t) && t[j+1] == '\n')
+			literal = i+1 < len(t) && !bytes.HasPrefix(t[i+1:], eol)
 		}
 		n := 3
 		if literal {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/quotedprintable"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -453,4 +454,28 @@ func FuzzRewriteCalendar(f *testing.F) {
 			t.Fatalf("rewritten body has %d calendar addresses (%v), the original %d", len(cnt.Changes), err, len(res.Changes))
 		}
 	})
+}
+
+func TestAppendQP(t *testing.T) {
+	crlf, lf := []byte("\r\n"), []byte("\n")
+	for _, c := range []struct {
+		t    string
+		eol  []byte
+		want string
+	}{
+		{"ATTENDEE;CN=Jürgen:mailto:a@b\r\n", crlf, "ATTENDEE;CN=3DJ=C3=BCrgen:mailto:a@b\r\n"},
+		{"a \r\nb\t", crlf, "a=20\r\nb=09"},
+		{"a\nb\rc\r\n", crlf, "a=0Ab=0Dc\r\n"},
+		{"a\nb\r\n", lf, "a\nb=0D\n"},
+		{strings.Repeat("x", 80) + "\n", lf, strings.Repeat("x", 75) + "=\nxxxxx\n"},
+		{strings.Repeat("x", 74) + "=", crlf, strings.Repeat("x", 74) + "=\r\n=3D"},
+	} {
+		got := string(appendQP(nil, []byte(c.t), c.eol))
+		if got != c.want {
+			t.Errorf("appendQP(%q) = %q, want %q", c.t, got, c.want)
+		}
+		if dec, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(got))); err != nil || string(dec) != c.t {
+			t.Errorf("%q decodes to %q (%v), want %q", got, dec, err, c.t)
+		}
+	}
 }
