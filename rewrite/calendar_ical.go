@@ -16,9 +16,11 @@ type icalEdit struct {
 // icalFoldAt is the longest line RFC 5545 §3.1 wants, in octets without the line break.
 const icalFoldAt = 75
 
-// calendarProps are the properties whose cal-address value is rewritten (RFC 5545 §3.8.4.1,
-// §3.8.4.3).
-var calendarProps = [...]string{"ORGANIZER", "ATTENDEE"}
+// The properties whose cal-address value is rewritten (RFC 5545 §3.8.4.1, §3.8.4.3).
+const (
+	propOrganizer = "ORGANIZER"
+	propAttendee  = "ATTENDEE"
+)
 
 // rewriteICal returns one edit for each ORGANIZER or ATTENDEE content line of text whose
 // mailto: address rw rewrites, in text order. Each edit replaces the line from the address to
@@ -69,7 +71,7 @@ func mayBeCalendarProp(first []byte) bool {
 	if len(first) == 0 {
 		return false
 	}
-	for _, p := range calendarProps {
+	for _, p := range [...]string{propOrganizer, propAttendee} {
 		if len(first) <= len(p) {
 			if bytes.EqualFold(first, []byte(p[:len(first)])) {
 				return true
@@ -165,7 +167,7 @@ func splitProperty(l []byte) (name, val int, ok bool) {
 		return 0, 0, false
 	}
 	known := false
-	for _, p := range calendarProps {
+	for _, p := range [...]string{propOrganizer, propAttendee} {
 		known = known || bytes.EqualFold(l[:name], []byte(p))
 	}
 	if !known {
