@@ -479,3 +479,85 @@ func TestAppendQP(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteCalendarEdges: small bodies for the corners of folding, encodings and MIME
+// structure. out "" means the body must come back unchanged.
+func TestRewriteCalendarEdges(t *testing.T) {
+	snap := calendarSnapshot(t)
+	for _, c := range []struct {
+		name, ct, cte string
+		in, out       string
+		err           error
+	}{
+		{name: "address after a fold keeps the fold", ct: "text/calendar",
+			in:  "ATTENDEE;CN=X:mailto:\r\n a@tenanta.contoso.com\r\nEND:VCALENDAR\r\n",
+			out: "ATTENDEE;CN=X:mailto:\r\n a@contoso.com\r\nEND:VCALENDAR\r\n"},
+		{name: "fold inside the address goes when no longer needed", ct: "text/calendar",
+			in:  "ATTENDEE:mailto:a@ten\r\n anta.contoso.com\r\nEND:VCALENDAR\r\n",
+			out: "ATTENDEE:mailto:a@contoso.com\r\nEND:VCALENDAR\r\n"},
+		{name: "tab fold, LF endings", ct: "text/calendar",
+			in:  "ORGA\n\tNIZER:MailTo:a@tenanta.contoso.com\nEND:VCALENDAR\n",
+			out: "ORGA\n\tNIZER:MailTo:a@contoso.com\nEND:VCALENDAR\n"},
+		{name: "no final line break, trailing space kept", ct: "text/calendar",
+			in:  "ORGANIZER:mailto:a@tenanta.contoso.com  ",
+			out: "ORGANIZER:mailto:a@contoso.com  "},
+		{name: "quoted-printable with an encoded line feed is re-encoded whole", ct: "text/calendar", cte: "quoted-printable",
+			in:  "X-A:=3D\r\nATTENDEE:mailto:a@tenanta.contoso.com=0AX-B:1\r\n",
+			out: "X-A:=3D\r\nATTENDEE:mailto:a@contoso.com=0AX-B:1\r\n"},
+		{name: "quoted-printable soft break inside the line", ct: "text/calendar", cte: "quoted-printable",
+			in:  "X-A:1\r\nATTENDEE;CN=3DX:mai=\r\nlto:a@tenanta.contoso.com\r\nX-B:2=\r\n\r\n",
+			out: "X-A:1\r\nATTENDEE;CN=3DX:mailto:a@contoso.com\r\nX-B:2=\r\n\r\n"},
+		{name: "base64 on one line stays on one line", ct: "application/ics", cte: "base64",
+			in:  "QVRURU5ERUU6bWFpbHRvOmFAdGVuYW50YS5jb250b3NvLmNvbQ0K",
+			out: "QVRURU5ERUU6bWFpbHRvOmFAY29udG9zby5jb20NCg=="},
+		{name: "UTF-16 calendar left alone", ct: "text/calendar; charset=UTF-16LE",
+			in: "ATTENDEE:mailto:a@tenanta.contoso.com\r\n"},
+		{name: "unknown transfer encoding left alone", ct: "text/calendar", cte: "x-uuencode",
+			in: "ATTENDEE:mailto:a@tenanta.contoso.com\r\n"},
+		{name: "bad base64", ct: "text/calendar", cte: "base64", in: "QVRURU5ERUU6b!!\r\n", err: ErrMalformedMIME},
+		{name: "part with a broken header left alone, the next one rewritten", ct: "multipart/mixed; boundary=b",
+			in: "--b\r\nnot a header\r\n\r\nATTENDEE:mailto:a@tenanta.contoso.com\r\n" +
+				"--b\r\nContent-Type: text/calendar\r\n\r\nATTENDEE:mailto:a@tenanta.contoso.com\r\n--b--\r\n",
+			out: "--b\r\nnot a header\r\n\r\nATTENDEE:mailto:a@tenanta.contoso.com\r\n" +
+				"--b\r\nContent-Type: text/calendar\r\n\r\nATTENDEE:mailto:a@contoso.com\r\n--b--\r\n"},
+		{name: "delimiter at the very start, no line break before the closing one", ct: "multipart/mixed; boundary=b",
+			in:  "--b \r\nContent-Type: text/calendar\r\n\r\nATTENDEE:mailto:a@tenanta.contoso.com\r\n--b--",
+			out: "--b \r\nContent-Type: text/calendar\r\n\r\nATTENDEE:mailto:a@contoso.com\r\n--b--"},
+		{name: "a line starting like the delimiter", ct: "multipart/mixed; boundary=b",
+			in:  "--b\r\nContent-Type: text/calendar\r\n\r\nATTENDEE:mailto:a@tenanta.contoso.com\r\n--bx\r\n--b--\r\n",
+			err: ErrMalformedMIME},
+		{name: "multipart without boundary", ct: "multipart/mixed", in: "--b\r\n\r\n--b--\r\n", err: ErrMalformedMIME},
+		{name: "only a preamble", ct: "multipart/mixed; boundary=b", in: "hello\r\n", err: ErrMalformedMIME},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hs := []Header{{Name: "Content-Type", Value: " " + c.ct}}
+			if c.cte != "" {
+				hs = append(hs, Header{Name: "Content-Transfer-Encoding", Value: " " + c.cte})
+			}
+			res, err := RewriteCalendar(hs, []byte(c.in), LookupAddresses(snap, Outbound), CalendarOptions{})
+			if !errors.Is(err, c.err) || (c.err == nil && err != nil) {
+				t.Fatalf("error %v, want %v", err, c.err)
+			}
+			want := c.out
+			if want == "" {
+				want = c.in
+			}
+			if string(res.Body) != want || res.Changed() != (c.out != "") {
+				t.Fatalf("got (changed=%v)\n%q\nwant\n%q", res.Changed(), res.Body, want)
+			}
+		})
+	}
+}
+
+// TestRewriteCalendar7bit: an 8-bit address goes into an 8bit part but not into a 7bit one.
+func TestRewriteCalendar7bit(t *testing.T) {
+	rw := func(string) (string, *Rule, bool) { return "jürgen@contoso.com", &Rule{}, true }
+	body := []byte("ATTENDEE:mailto:juergen@tenanta.contoso.com\r\n")
+	for cte, want := range map[string]bool{"7bit": false, "": false, "8bit": true, "quoted-printable": true} {
+		hs := []Header{{Name: "Content-Type", Value: " text/calendar"}, {Name: "Content-Transfer-Encoding", Value: " " + cte}}
+		res, err := RewriteCalendar(hs, body, rw, CalendarOptions{})
+		if err != nil || res.Changed() != want {
+			t.Errorf("%q: changed=%v err=%v, want changed=%v", cte, res.Changed(), err, want)
+		}
+	}
+}
