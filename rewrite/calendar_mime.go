@@ -53,7 +53,7 @@ func splitMultipart(b []byte, boundary string) ([]span, error) {
 			// A longer boundary that starts with this one, or text that does: RFC 2046
 			// forbids both, and parsers disagree on whether it delimits (go-message says
 			// yes to "--b-x", the standard library no).
-			return nil, fmt.Errorf("line %q starts like a delimiter of boundary %q", b[k:lineEnd], boundary)
+			return nil, fmt.Errorf("line %q starts like a delimiter of boundary %q", b[k:min(lineEnd, k+len(dash)+20)], boundary)
 		}
 		if partStart >= 0 {
 			end := k
