@@ -59,9 +59,16 @@ type Outcome struct {
 	Plan rewrite.Plan
 	// Actions are the milter actions the plan becomes, in the order they are sent.
 	Actions []Action
-	// Changes are the plan's changed addresses (Plan.Changes), computed once for the log line
-	// and the metrics.
+	// Changes are the plan's changed addresses (Plan.Changes) and the calendar data's,
+	// computed once for the log line and the metrics.
 	Changes []rewrite.Change
+	// BodyState says what was done with the body: "" (not read: no calendar data possible,
+	// or its direction's switch is off), "read", or "too-large" (over calendar_max_bytes).
+	BodyState string
+	// Calendar are the rewritten ORGANIZER and ATTENDEE addresses; CalendarErr is why
+	// calendar data that was read was left alone (malformed MIME, nesting too deep).
+	Calendar    []rewrite.CalendarChange
+	CalendarErr error
 }
 
 // Action returns what the MTA is told at end of message: the verdict's action, or Accept in
@@ -83,11 +90,13 @@ func (o *Outcome) Apply() bool {
 // once, at Begin), what was collected so far, and each recipient's outcome (decided once, at
 // Recipient). End turns it into the Outcome. A Message is used by one goroutine.
 type Message struct {
-	gen   *Generation
-	start time.Time
-	class policy.Class
-	in    Input
-	rcpts []RcptOutcome
+	gen       *Generation
+	start     time.Time
+	class     policy.Class
+	in        Input
+	rcpts     []RcptOutcome
+	body      []byte // the body read for calendar data (see WantsBody)
+	bodyState string
 }
 
 // Generation is the generation the message is decided by.
@@ -203,7 +212,11 @@ func (m *Message) End(queueID string) Outcome {
 	}
 	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers})
 	out.Actions = PlanActions(out.Plan, kept)
+	m.calendar(&out, g.lookup())
 	out.Changes = out.Plan.Changes()
+	for _, c := range out.Calendar {
+		out.Changes = append(out.Changes, c.Change())
+	}
 	return out
 }
 
