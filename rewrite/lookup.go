@@ -64,7 +64,7 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 	if err != nil {
 		return addr, nil, false // no domain, or not a domain name: [192.0.2.1], "", postmaster
 	}
-	local, _, _ := splitAddress(addr)
+	local, _, _ := SplitAddress(addr)
 	byAddress, byDomain := outAddress, outDomain
 	if d == Inbound {
 		byAddress, byDomain = inAddress, inDomain
@@ -76,8 +76,8 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 		ext := ""
 		if c == nil {
 			var base string
-			if base, ext = extension(local, s.opts.RecipientDelimiter); base != "" {
-				c = s.find(byAddress, normalizeLocal(base), nd)
+			if base, ext = SplitExtension(local, s.opts.RecipientDelimiter); base != "" {
+				c = s.find(byAddress, NormalizeLocal(base), nd)
 			}
 		}
 		if c != nil {
@@ -88,7 +88,7 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 			if ext == "" {
 				return target, &c.Rule, true
 			}
-			tl, td, _ := splitAddress(target)
+			tl, td, _ := SplitAddress(target)
 			return withExtension(tl, td, ext), &c.Rule, true
 		}
 	}
