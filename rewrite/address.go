@@ -21,19 +21,20 @@ func AddressKey(addr string) (string, error) {
 
 // ParseAddress checks an address written by an administrator (in a configuration or a rule
 // file): a local part that is a dot-atom or a quoted-string of at most 64 octets, '@', a domain
-// name, nothing around it. It returns the address's key, as AddressKey computes it.
+// name, nothing around it. It returns the address's key, as AddressKey computes it. Errors wrap
+// ErrBadAddress and do not repeat s: the caller names the setting and quotes it.
 func ParseAddress(s string) (key string, err error) {
 	l, _, ok := SplitAddress(s)
 	if !ok {
-		return "", fmt.Errorf("%w: not an address such as \"john@contoso.com\": %q", ErrBadAddress, s)
+		return "", fmt.Errorf("%w: not local@domain, such as john@contoso.com", ErrBadAddress)
 	}
 	if !validLocal(l) {
-		return "", fmt.Errorf("%w: malformed local part (write a dot-atom, or quote it: \"john smith\"@contoso.com): %q",
-			ErrBadAddress, s)
+		return "", fmt.Errorf("%w: malformed local part; write a dot-atom, or quote it (\"john smith\"@contoso.com)",
+			ErrBadAddress)
 	}
 	key, err = AddressKey(s)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w: %q", ErrBadAddress, err, s)
+		return "", fmt.Errorf("%w: %w", ErrBadAddress, err)
 	}
 	return key, nil
 }

@@ -18,6 +18,9 @@ type Message struct {
 	From    string
 	Rcpts   []string
 	Headers []Header
+	// Fields, when not nil, are ReadAddressFields(Headers), already read for policy: Compute
+	// rewrites these and does not read the address fields of Headers again.
+	Fields []AddressField
 }
 
 // PlanOptions say which parts of a message Compute rewrites; the caller decides them from the
@@ -135,44 +138,75 @@ func Compute(l Lookup, o PlanOptions, m Message) Plan {
 	if o.Recipients {
 		p.Rcpts = rcptChanges(l, o.RcptFallback, m.Rcpts)
 	}
+	if m.Fields != nil {
+		for i := range m.Fields {
+			f := &m.Fields[i]
+			sc, err := f.scan, f.Err
+			if !f.read {
+				sc = listScanner{s: f.Value}
+				err = sc.scan()
+			}
+			p.field(l, o, fieldOf(f.Name), f.Name, f.Index, &sc, err)
+		}
+		return p
+	}
 	var seen [numFields]int
 	for _, h := range m.Headers {
-		f := fieldOf(h.Name)
-		if f < 0 {
+		k := fieldOf(h.Name)
+		if k < 0 {
 			continue
 		}
-		seen[f]++
-		out, in := o.Sender, false
-		if f == fieldTo || f == fieldCc {
-			out, in = o.Sender && o.OutboundToCc, o.InboundToCc
+		seen[k]++
+		if out, in := o.directions(k); !out && !in {
+			continue // not read at all: a field left alone is never skipped
 		}
-		if !out && !in {
-			continue
-		}
-		var addrs []Change
-		nv, err := RewriteAddressList(h.Value, func(a string) (string, bool) {
-			if out {
-				if n, r, ok := l.Rewrite(a, Outbound); ok {
-					addrs = appendChange(addrs, h.Name, a, n, r)
-					return n, true
-				}
-			}
-			if in {
-				if n, r, ok := l.Rewrite(a, Inbound); ok {
-					addrs = appendChange(addrs, h.Name, a, n, r)
-					return n, true
-				}
-			}
-			return a, false
-		})
-		switch {
-		case err != nil:
-			p.Skipped = append(p.Skipped, HeaderSkip{Name: h.Name, Index: seen[f], Err: err})
-		case nv != h.Value:
-			p.Headers = append(p.Headers, HeaderChange{Name: h.Name, Index: seen[f], Old: h.Value, New: nv, Addrs: addrs})
-		}
+		sc := listScanner{s: h.Value}
+		err := sc.scan()
+		p.field(l, o, k, h.Name, seen[k], &sc, err)
 	}
 	return p
+}
+
+// directions says in which directions Compute rewrites field k under o.
+func (o *PlanOptions) directions(k int) (out, in bool) {
+	if k == fieldTo || k == fieldCc {
+		return o.Sender && o.OutboundToCc, o.InboundToCc
+	}
+	return o.Sender, false
+}
+
+// field plans the rewrite of one address field, scanned into sc (err from the scan).
+func (p *Plan) field(l Lookup, o PlanOptions, k int, name string, index int, sc *listScanner, err error) {
+	out, in := o.directions(k)
+	if k < 0 || !out && !in {
+		return
+	}
+	if err != nil {
+		p.Skipped = append(p.Skipped, HeaderSkip{Name: name, Index: index, Err: err})
+		return
+	}
+	var addrs []Change
+	nv, err := sc.rewrite(func(a string) (string, bool) {
+		if out {
+			if n, r, ok := l.Rewrite(a, Outbound); ok {
+				addrs = appendChange(addrs, name, a, n, r)
+				return n, true
+			}
+		}
+		if in {
+			if n, r, ok := l.Rewrite(a, Inbound); ok {
+				addrs = appendChange(addrs, name, a, n, r)
+				return n, true
+			}
+		}
+		return a, false
+	})
+	switch {
+	case err != nil:
+		p.Skipped = append(p.Skipped, HeaderSkip{Name: name, Index: index, Err: err})
+	case nv != sc.s:
+		p.Headers = append(p.Headers, HeaderChange{Name: name, Index: index, Old: sc.s, New: nv, Addrs: addrs})
+	}
 }
 
 func appendChange(cs []Change, field, old, n string, r *Rule) []Change {
