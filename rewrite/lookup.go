@@ -58,7 +58,8 @@ func isSubdomain(d, parent string) bool {
 // side of bidirectional rules: address rules as above, then domain rules. Matching is
 // case-insensitive and IDNA-aware (lookupForm); what is kept (the local part, the extension)
 // keeps its bytes, and the rule's side is written as the rule wrote it, less a trailing dot
-// of its domain (not allowed in an SMTP address, RFC 5321 §4.1.2).
+// of its domain (not allowed in an SMTP address, RFC 5321 §4.1.2). A U-label stays a U-label
+// here: whether the transaction may carry it is Compute's to decide (PlanOptions.SMTPUTF8).
 func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok bool) {
 	nl, nd, err := lookupForm(addr)
 	if err != nil {
