@@ -27,7 +27,16 @@ type AddressField struct {
 // Reply-To, Resent-From, Resent-Sender, Return-Receipt-To, Disposition-Notification-To, To, Cc),
 // in message order. Pass the result to policy and as Message.Fields to Compute.
 func ReadAddressFields(hs []Header) []AddressField {
-	var fs []AddressField
+	n := 0
+	for _, h := range hs {
+		if fieldOf(h.Name) >= 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	fs := make([]AddressField, 0, n) // one allocation: a field holds its scanner, spans inline
 	var seen [numFields]int
 	for _, h := range hs {
 		k := fieldOf(h.Name)
