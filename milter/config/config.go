@@ -1,0 +1,246 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/edgerewrite/edgerewrite/policy"
+)
+
+// DefaultConfigPath is where the packages install the config file.
+const DefaultConfigPath = "/etc/edgerewrite/edgerewrite.toml"
+
+// Defaults of the daemon settings; packaging/edgerewrite.toml documents each.
+const (
+	// DefaultListen is inside Postfix's chroot (/var/spool/postfix), so smtpd reaches it as
+	// "unix:edgerewrite/edgerewrite.sock" whether or not it runs chrooted.
+	DefaultListen             = "unix:/var/spool/postfix/edgerewrite/edgerewrite.sock"
+	DefaultSocketMode         = "0660"
+	DefaultSocketGroup        = "postfix"
+	DefaultRulesDir           = "/etc/edgerewrite/rules"
+	DefaultRecipientDelimiter = "+"
+	DefaultMetricsListen      = "127.0.0.1:9754"
+	DefaultLogFormat          = "text"
+	DefaultLogLevel           = "info"
+	// DefaultReloadGuardShare: an automatic reload that would remove more than a tenth of the
+	// rules in service waits for `systemctl reload edgerewrite`.
+	DefaultReloadGuardShare = 0.10
+)
+
+// Config is the one config file of the daemon: the daemon settings below plus the policy
+// settings (observe, organization, connector, tenant, domain, cutover) of the embedded
+// policy.Config, all at the top level of the TOML file.
+type Config struct {
+	// Listen is the milter socket: "unix:/path" or "inet:IP:PORT".
+	Listen string `toml:"listen"`
+	// SocketMode is the octal permission of a unix socket, as a string: "0660".
+	SocketMode string `toml:"socket_mode"`
+	// SocketGroup owns a unix socket. Empty means "postfix" when that group exists.
+	SocketGroup string `toml:"socket_group"`
+	// RulesDir holds the *.rules and *.csv files. Relative to the config file's directory.
+	RulesDir string `toml:"rules_dir"`
+	// RecipientDelimiter is like Postfix's recipient_delimiter; "" turns extensions off.
+	RecipientDelimiter *string `toml:"recipient_delimiter"`
+	// RewriteOutboundToCc rewrites internal addresses in To and Cc of outbound mail too.
+	RewriteOutboundToCc *bool `toml:"rewrite_outbound_to_cc"`
+	// MetricsListen is the HTTP address of /metrics and /healthz; "" turns it off.
+	MetricsListen string `toml:"metrics_listen"`
+	// LogFormat is "text" or "json".
+	LogFormat string `toml:"log_format"`
+	// LogLevel is "debug", "info", "warn" or "error".
+	LogLevel string `toml:"log_level"`
+	// ReloadGuardShare is the share of the rules in service (0 to 1) that an automatic reload
+	// may remove; an edit that removes more is held until confirmed with SIGHUP. nil is
+	// DefaultReloadGuardShare.
+	ReloadGuardShare *float64 `toml:"reload_guard_share"`
+
+	policy.Config
+
+	path   string         // the file it was read from
+	policy *policy.Policy // built from policy.Config by LoadConfig
+	lines  map[string]int // key path -> line, for error messages
+}
+
+// ConfigError is one problem with a config file, at a line when it is known.
+type ConfigError struct {
+	File string
+	Line int // 0 when the problem is not tied to one line
+	Err  error
+}
+
+// Error returns "file:line: problem" (or "file: problem").
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+// Unwrap returns the underlying problem.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ErrUnknownKey is wrapped by the error for a key the config file must not have.
+var ErrUnknownKey = errors.New("unknown key")
+
+// LoadConfig reads, decodes and validates the config file at path, including the policy
+// (policy.New). The error joins every problem found (each a *ConfigError naming file:line).
+// See ParseConfig for what is returned with an error.
+func LoadConfig(path string) (*Config, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{File: path, Err: fmt.Errorf("reading config: %w", err)}
+	}
+	return ParseConfig(path, doc)
+}
+
+// ParseConfig decodes and validates a config document; name is the file it came from (for
+// error messages and for resolving a relative rules_dir). When the document decodes but does
+// not validate, the config comes back with the error, so that `check` can go on to check the
+// rules; its Policy may be nil, and it must never be served. A document that does not decode
+// returns a nil config.
+func ParseConfig(name string, doc []byte) (*Config, error) {
+	cfg := &Config{
+		Listen:        DefaultListen,
+		SocketMode:    DefaultSocketMode,
+		RulesDir:      DefaultRulesDir,
+		MetricsListen: DefaultMetricsListen,
+		LogFormat:     DefaultLogFormat,
+		LogLevel:      DefaultLogLevel,
+		path:          name,
+	}
+	dec := toml.NewDecoder(bytes.NewReader(doc)).DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return nil, decodeErrors(name, doc, err)
+	}
+	if cfg.RecipientDelimiter == nil {
+		d := DefaultRecipientDelimiter
+		cfg.RecipientDelimiter = &d
+	}
+	if cfg.RewriteOutboundToCc == nil {
+		t := true
+		cfg.RewriteOutboundToCc = &t
+	}
+	if cfg.RulesDir != "" && !filepath.IsAbs(cfg.RulesDir) {
+		cfg.RulesDir = filepath.Join(filepath.Dir(name), cfg.RulesDir)
+	}
+	cfg.lines = keyLines(doc)
+	if err := cfg.validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// Path is the file the config was read from.
+func (c *Config) Path() string { return c.path }
+
+// Policy is the policy built from the config's policy settings.
+func (c *Config) Policy() *policy.Policy { return c.policy }
+
+// Delimiter is the recipient delimiter in effect.
+func (c *Config) Delimiter() string {
+	if c.RecipientDelimiter == nil {
+		return DefaultRecipientDelimiter
+	}
+	return *c.RecipientDelimiter
+}
+
+// GuardShare is the reload guard's share in effect (see ReloadGuardShare).
+func (c *Config) GuardShare() float64 {
+	if c.ReloadGuardShare == nil {
+		return DefaultReloadGuardShare
+	}
+	return *c.ReloadGuardShare
+}
+
+// OutboundToCc reports whether outbound To and Cc are rewritten.
+func (c *Config) OutboundToCc() bool { return c.RewriteOutboundToCc == nil || *c.RewriteOutboundToCc }
+
+// decodeErrors turns go-toml's errors into *ConfigError values with file:line.
+func decodeErrors(name string, doc []byte, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		errs := make([]error, 0, len(strict.Errors))
+		for i := range strict.Errors {
+			e := &strict.Errors[i]
+			line, _ := e.Position()
+			errs = append(errs, &ConfigError{File: name, Line: line,
+				Err: fmt.Errorf("%w %q", ErrUnknownKey, strings.Join(e.Key(), "."))})
+		}
+		return errors.Join(errs...)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		msg := decodeMessage(de)
+		if lines := strings.Split(string(doc), "\n"); line > 0 && line <= len(lines) &&
+			strings.HasPrefix(strings.TrimSpace(lines[line-1]), "socket_mode") {
+			msg += ` (write the mode as a string: socket_mode = "0660")`
+		}
+		return &ConfigError{File: name, Line: line, Err: errors.New(msg)}
+	}
+	return &ConfigError{File: name, Err: err}
+}
+
+var typeMismatch = regexp.MustCompile(`^toml: cannot decode TOML (\w+) into struct field \S+ of type (\S+)$`)
+
+// decodeMessage words a go-toml decode error for the admin.
+func decodeMessage(de *toml.DecodeError) string {
+	key := strings.Join(de.Key(), ".")
+	msg := de.Error()
+	if m := typeMismatch.FindStringSubmatch(msg); m != nil {
+		want := map[string]string{
+			"string": "a string in quotes", "bool": "true or false", "[]string": "a list of strings",
+			"*string": "a string in quotes", "*bool": "true or false", "time.Time": "a date-time",
+		}[m[2]]
+		if want == "" {
+			want = m[2]
+		}
+		msg = fmt.Sprintf("key %q must be %s, not a TOML %s", key, want, m[1])
+	} else {
+		msg = strings.TrimPrefix(msg, "toml: ")
+		if key != "" {
+			msg = fmt.Sprintf("key %q: %s", key, msg)
+		}
+	}
+	return msg
+}
+
+// KeepRestartSettings copies into c the settings of the running config that cannot change
+// without a restart, logging each that the file changes, and rebuilds the policy if the
+// recipient delimiter it was built with changed back.
+func (c *Config) KeepRestartSettings(running *Config, log *slog.Logger) error {
+	keep := func(key string, dst *string, was string) {
+		if *dst != was {
+			log.Warn("setting changed; it takes effect at the next restart", "key", key, "running", was, "file", *dst)
+			*dst = was
+		}
+	}
+	keep("listen", &c.Listen, running.Listen)
+	keep("socket_mode", &c.SocketMode, running.SocketMode)
+	keep("socket_group", &c.SocketGroup, running.SocketGroup)
+	keep("rules_dir", &c.RulesDir, running.RulesDir)
+	keep("metrics_listen", &c.MetricsListen, running.MetricsListen)
+	keep("log_format", &c.LogFormat, running.LogFormat)
+	delim := c.Delimiter()
+	keep("recipient_delimiter", &delim, running.Delimiter())
+	if delim == c.Delimiter() {
+		return nil
+	}
+	c.RecipientDelimiter = &delim
+	pc := c.Config
+	pc.RecipientDelimiter = delim
+	p, err := policy.New(pc)
+	if err != nil {
+		return &ConfigError{File: c.path, Err: err}
+	}
+	c.policy = p
+	return nil
+}

@@ -1,0 +1,103 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/edgerewrite/edgerewrite/milter/config"
+)
+
+// listenMilter opens the milter listener of cfg. A unix socket replaces a stale socket file (one
+// no process answers on), gets socket_mode, and is given to socket_group (by default "postfix"
+// when that group exists) so that Postfix's smtpd can connect.
+func listenMilter(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
+	network, addr, err := cfg.ListenAddr()
+	if err != nil {
+		return nil, err
+	}
+	if network != "unix" {
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			return nil, fmt.Errorf("listening for Postfix on %q: %w", cfg.Listen, err)
+		}
+		return l, nil
+	}
+	mode, err := cfg.SocketFileMode()
+	if err != nil {
+		return nil, err
+	}
+	if err := removeStaleSocket(addr); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("unix", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for Postfix on %q: %w", cfg.Listen, err)
+	}
+	if err := os.Chmod(addr, mode); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("socket %q: setting mode %s: %w", addr, cfg.SocketMode, err)
+	}
+	if err := chownSocket(addr, cfg.SocketGroup, log); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// removeStaleSocket removes a socket file left by a daemon that did not exit cleanly. A socket
+// some process still answers on, and anything that is not a socket, are left alone: an error.
+func removeStaleSocket(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("socket %q: %w", path, err)
+	}
+	if st.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("socket %q: a file that is not a socket is in the way; remove it or change listen", path)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("socket %q: another process is listening on it (is edgerewrite already running?)", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing stale socket %q: %w", path, err)
+	}
+	return nil
+}
+
+// chownSocket gives the socket to group (or to "postfix" when group is empty and it exists).
+// An explicitly configured group must work; the default is best effort.
+func chownSocket(path, group string, log *slog.Logger) error {
+	explicit := group != ""
+	if !explicit {
+		group = config.DefaultSocketGroup
+	}
+	g, err := user.LookupGroup(group)
+	if err != nil {
+		if explicit {
+			return fmt.Errorf("socket_group %q: no such group", group)
+		}
+		log.Debug("no group to give the socket to", "group", group)
+		return nil
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return fmt.Errorf("socket_group %q: gid %q: %w", group, g.Gid, err)
+	}
+	if err := os.Chown(path, -1, gid); err != nil {
+		if explicit {
+			return fmt.Errorf("socket %q: giving it to group %q: %w", path, group, err)
+		}
+		log.Warn("could not give the socket to group postfix; Postfix may not reach it", "socket", path, "err", err.Error())
+	}
+	return nil
+}
