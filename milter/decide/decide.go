@@ -169,12 +169,11 @@ func (m *Message) End(queueID string) Outcome {
 		kept = append(kept, r)
 	}
 
-	msg := policy.Message{From: in.From, Rcpts: rcptAddrs(kept)}
+	// Each address field is read once: policy judges, and Compute rewrites, the same reading.
+	fields := rewrite.ReadAddressFields(in.Headers)
+	msg := policy.Message{From: in.From, Rcpts: rcptAddrs(kept), Fields: fields}
 	for _, h := range in.Headers {
-		switch {
-		case strings.EqualFold(h.Name, "From"):
-			msg.HeaderFrom = append(msg.HeaderFrom, headerAddrs(h.Value)...)
-		case strings.EqualFold(h.Name, "X-MS-Exchange-CrossTenant-Id"):
+		if strings.EqualFold(h.Name, "X-MS-Exchange-CrossTenant-Id") {
 			msg.CrossTenantIDs = append(msg.CrossTenantIDs, strings.TrimSpace(h.Value))
 		}
 	}
@@ -210,7 +209,7 @@ func (m *Message) End(queueID string) Outcome {
 			return route, ok
 		}
 	}
-	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers})
+	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers, Fields: fields})
 	out.Actions = PlanActions(out.Plan, kept)
 	m.calendar(&out, g.lookup())
 	out.Changes = out.Plan.Changes()
@@ -224,21 +223,6 @@ func rcptAddrs(rs []Rcpt) []string {
 	addrs := make([]string, len(rs))
 	for i, r := range rs {
 		addrs[i] = r.Addr
-	}
-	return addrs
-}
-
-// headerAddrs returns the addr-specs of an address-list header value (RFC 5322 §3.4). A value
-// that cannot be parsed comes back whole, so tenant attribution checks it (and refuses it)
-// rather than skipping it: a malformed From must not slip another tenant's address past policy.
-func headerAddrs(value string) []string {
-	var addrs []string
-	_, err := rewrite.RewriteAddressList(value, func(addr string) (string, bool) {
-		addrs = append(addrs, addr)
-		return addr, false
-	})
-	if err != nil {
-		return []string{strings.TrimSpace(value)}
 	}
 	return addrs
 }
