@@ -80,6 +80,9 @@ func (s *session) MailFrom(from string, m *gomilter.Modifier) (resp gomilter.Res
 		return s.pass(smficMail), nil
 	}
 	s.msg = gen.Begin(conn, from, s.srv.clock())
+	if s.cs != nil {
+		s.msg.MailArgs(s.cs.mailArgs)
+	}
 	return s.pass(smficMail), nil
 }
 

@@ -21,8 +21,11 @@ type Input struct {
 	Conn    policy.Conn
 	QueueID string
 	// From is the envelope sender without angle brackets; "" is the null sender.
-	From  string
-	Rcpts []Rcpt
+	From string
+	// SMTPUTF8 is set when MAIL FROM carried the SMTPUTF8 parameter (RFC 6531): only then may
+	// a rewritten address hold UTF-8 (see rewrite.PlanOptions.SMTPUTF8).
+	SMTPUTF8 bool
+	Rcpts    []Rcpt
 	// Headers are the header fields in message order, values as the MTA sent them (leading
 	// space and folding kept).
 	Headers []rewrite.Header
@@ -123,6 +126,15 @@ func (m *Message) Recipient(addr string, args []string) RcptOutcome {
 	return ro
 }
 
+// MailArgs records the ESMTP parameters of MAIL FROM (SMTPUTF8 is the one that matters).
+func (m *Message) MailArgs(args []string) {
+	for _, a := range args {
+		if k, _, _ := strings.Cut(a, "="); strings.EqualFold(k, "SMTPUTF8") {
+			m.in.SMTPUTF8 = true
+		}
+	}
+}
+
 // Header records one header field, its value as the MTA sent it.
 func (m *Message) Header(name, value string) {
 	m.in.Headers = append(m.in.Headers, rewrite.Header{Name: name, Value: value})
@@ -133,6 +145,7 @@ func (m *Message) Header(name, value string) {
 // tests use it; the daemon's session makes the same calls as the events arrive.
 func Decide(g *Generation, in Input, now time.Time) Outcome {
 	m := g.Begin(in.Conn, in.From, now)
+	m.in.SMTPUTF8 = in.SMTPUTF8
 	for _, r := range in.Rcpts {
 		m.Recipient(r.Addr, r.Args)
 	}
@@ -190,7 +203,7 @@ func (m *Message) End(queueID string) Outcome {
 	}
 
 	opts := g.Options
-	ro := rewrite.PlanOptions{Recipients: true}
+	ro := rewrite.PlanOptions{Recipients: true, SMTPUTF8: in.SMTPUTF8}
 	if cl.Outbound {
 		ro.Sender = mres.RewriteSender
 		ro.OutboundToCc = opts.RewriteOutboundToCc && mres.RewriteSender
