@@ -165,8 +165,11 @@ func sameKey(k lookupKind, a, b *compiled) bool {
 }
 
 // commit writes the rebuilt buckets in one memdb write transaction, in id order (sequential
-// inserts into the radix tree copy fewer nodes), and marks them in used.
-func (b *batch) commit(db *memdb.MemDB, used bucketSet) error {
+// inserts into the radix tree copy fewer nodes), and hands check a view of the table as that
+// transaction holds it: the whole-set checks look rules up in the table as it will be. Only
+// when check returns no error is the transaction committed and are the buckets marked in used;
+// otherwise nothing changes and check's errors are returned. err is a failure of memdb itself.
+func (b *batch) commit(db *memdb.MemDB, used bucketSet, check func(view *memdb.Txn, used bucketSet) []error) (checkErrs []error, err error) {
 	txn := db.Txn(true)
 	for _, p := range b.buckets {
 		var err error
@@ -177,12 +180,18 @@ func (b *batch) commit(db *memdb.MemDB, used bucketSet) error {
 		}
 		if err != nil {
 			txn.Abort()
-			return fmt.Errorf("updating the rule table: %w", err)
+			return nil, fmt.Errorf("updating the rule table: %w", err)
 		}
 	}
-	txn.Commit()
+	next := slices.Clone(used)
 	for _, p := range b.buckets {
-		used.set(p.n, len(p.b.slots) > 0)
+		next.set(p.n, len(p.b.slots) > 0)
 	}
-	return nil
+	if errs := check(txn, next); len(errs) > 0 {
+		txn.Abort()
+		return errs, nil
+	}
+	txn.Commit()
+	copy(used, next)
+	return nil, nil
 }

@@ -102,8 +102,13 @@ func (t *Table) Load(dir string) (Stats, error) {
 	if errs = append(errs, pl.errs...); len(errs) > 0 {
 		return fail(errs)
 	}
-	if err := pl.commit(t.db, t.used); err != nil {
+	sc := t.newSetCheck(pl, next)
+	checkErrs, err := pl.commit(t.db, t.used, sc.run)
+	if err != nil {
 		return fail([]error{&LoadError{Pos: Position{File: dir}, Err: err}})
+	}
+	if len(checkErrs) > 0 {
+		return fail(checkErrs)
 	}
 	t.files, t.counts = next, pl.counts
 	for _, c := range removed {
@@ -117,7 +122,9 @@ func (t *Table) Load(dir string) (Stats, error) {
 			delete(t.kinds, k)
 		}
 	}
+	t.fp.apply(removed, added)
 	snap := t.newSnapshot(len(todo))
+	sc.finish(snap, todo)
 	t.cur.Store(snap)
 	return snap.Stats(), nil
 }
@@ -130,6 +137,8 @@ type parsedFile struct {
 	rules []*compiled
 	errs  []error // problems of single rules
 	err   error   // the file could not be read
+
+	notices []Notice // what the file's parser accepted but an admin should know
 }
 
 // parseFiles reads and parses files, as many at a time as there are CPUs.
@@ -157,7 +166,7 @@ func (f *parsedFile) parse() {
 		return
 	}
 	if isCSV(f.path) {
-		f.rules, f.errs = parseCSV(f.path, b)
+		f.rules, f.notices, f.errs = parseCSV(f.path, b)
 	} else {
 		f.rules, f.errs = parseNative(f.path, string(b), f.old)
 	}
