@@ -149,9 +149,10 @@ func (sc *setCheck) roundTrip(view *Snapshot, full bool) []error {
 	for _, r := range domRules {
 		s := sameDom[r]
 		sc.warnings = append(sc.warnings, noticeAt(r.Pos, slog.LevelWarn,
-			"%d %s of %s leave by this rule (%s -> %s) as an address that another rule maps back to a different mailbox of %s, "+
+			"by this rule (%s -> %s), %d %s of %s %s as an address that another rule maps back to a different mailbox of %s, "+
 				"e.g. %s leaves as %s and replies go to %s (rule at %s); that is right only when both are addresses of one mailbox",
-			s.n, pluralWord(s.n, "address", "addresses"), r.Internal, r.Internal, r.External, r.Internal, s.x, s.out, s.back, s.b.Pos))
+			r.Internal, r.External, s.n, pluralWord(s.n, "address", "addresses"), r.Internal, pluralWord(s.n, "leaves", "leave"),
+			r.Internal, s.x, s.out, s.back, s.b.Pos))
 	}
 	return errs
 }
