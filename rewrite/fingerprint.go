@@ -13,7 +13,8 @@ import (
 // order of files and lines, comments and CSV Names, since none of those changes what a message
 // becomes. It covers what does: each rule's kind, both sides as written (the case of a side
 // is what a rewrite writes; a trailing dot is not), outbound-only, and the exceptions in lookup
-// form.
+// form. The internal side of an outbound-only rule is only matched, never written, so it counts
+// in lookup form.
 //
 // It is the SHA-256 of the sum, lane by lane modulo 2^64, of the SHA-256 of every rule's
 // canonical form (an additive multiset hash), and of the number of rules. A sum does not
@@ -66,27 +67,40 @@ func (c *compiled) digest() [32]byte {
 	if !slices.IsSorted(exc) {
 		exc = slices.Sorted(slices.Values(exc))
 	}
-	var b strings.Builder
-	b.Grow(len(c.Internal) + len(c.External) + 8)
-	b.WriteByte(byte(c.Kind))
-	b.WriteByte(0)
-	b.WriteString(strings.TrimSuffix(c.Internal, "."))
-	b.WriteByte(0)
-	b.WriteString(strings.TrimSuffix(c.External, "."))
-	b.WriteByte(0)
+	var buf [256]byte
+	b := append(buf[:0], byte(c.Kind), 0)
+	b = append(b, c.canonicalInternal()...)
+	b = append(b, 0)
+	b = append(b, strings.TrimSuffix(c.External, ".")...)
+	b = append(b, 0)
 	if c.OutboundOnly {
-		b.WriteByte(1)
+		b = append(b, 1)
 	} else {
-		b.WriteByte(0)
+		b = append(b, 0)
 	}
 	for _, e := range exc {
-		b.WriteByte(0)
-		b.WriteString(e)
+		b = append(b, 0)
+		b = append(b, e...)
 	}
-	return sha256.Sum256([]byte(b.String()))
+	return sha256.Sum256(b)
 }
 
 // Fingerprint identifies the rules of the snapshot: 16 hex digits, equal on two gateways that
 // serve the same rules, different after any change to what a message would become. See the
 // comment at the top of fingerprint.go for what it covers.
 func (s *Snapshot) Fingerprint() string { return s.stats.Fingerprint }
+
+// canonicalInternal is the internal side as the fingerprint sees it: as written for a
+// bidirectional rule (inbound writes it), in lookup form for an outbound-only one.
+func (c *compiled) canonicalInternal() string {
+	if !c.OutboundOnly {
+		return strings.TrimSuffix(c.Internal, ".")
+	}
+	switch c.Kind {
+	case KindAddress:
+		return c.in.local + "@" + c.in.domain
+	case KindWildcard:
+		return "*." + c.in.domain
+	}
+	return c.in.domain
+}
