@@ -48,6 +48,12 @@ func (p *Policy) Warnings() []string {
 	return append([]string(nil), p.warnings...)
 }
 
+// IsOrgDomain reports whether domain, in any case or IDNA form, is one of the organisation's
+// ([organization] domains, every tenant's sender_domains, every [[domain]]; patterns
+// included): the domains inbound mail is accepted for. The rule-set check asks it about the
+// external side of every rule.
+func (p *Policy) IsOrgDomain(domain string) bool { return p.isOrgDomain(msgDomain(domain)) }
+
 // isOrgDomain reports whether the normalised domain d is one of the organisation's.
 func (p *Policy) isOrgDomain(d string) bool {
 	_, ok := p.org.lookup(d)

@@ -13,9 +13,20 @@ import (
 // rules are shared with the table: the caller must not modify them.
 func (s *Snapshot) Rules() iter.Seq[*Rule] {
 	return func(yield func(*Rule) bool) {
+		for c := range s.all() {
+			if !yield(&c.Rule) {
+				return
+			}
+		}
+	}
+}
+
+// all yields the compiled rules of the snapshot in the order of Rules.
+func (s *Snapshot) all() iter.Seq[*compiled] {
+	return func(yield func(*compiled) bool) {
 		for _, p := range slices.Sorted(maps.Keys(s.files)) {
 			for _, c := range s.files[p].rules {
-				if !yield(&c.Rule) {
+				if !yield(c) {
 					return
 				}
 			}
