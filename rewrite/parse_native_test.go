@@ -191,6 +191,7 @@ func FuzzParseNative(f *testing.F) {
 			}
 		}
 		roundTrip(t, rules)
+		csvRoundTrip(t, rules)
 	})
 }
 
