@@ -193,6 +193,26 @@ func decodeText(b []byte) (string, textEncoding, *textError) {
 		}
 		return string(b), encASCII, nil
 	}
+	// A file with valid UTF-8 sequences beside invalid bytes is UTF-8 damaged (or two files
+	// pasted together): read as Windows-1252 it would turn "ü" into "Ã¼" without a word.
+	line, bad, multi := 1, 0, false
+	for rest := b; len(rest) > 0; {
+		r, size := utf8.DecodeRune(rest)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			if bad == 0 {
+				bad = line
+			}
+		case size > 1:
+			multi = true
+		case r == '\n' && bad == 0:
+			line++
+		}
+		rest = rest[size:]
+	}
+	if multi {
+		return "", encUTF8, &textError{line: bad, msg: "file is UTF-8 with bytes that are not (damaged, or parts in another encoding): save it again as \"CSV UTF-8\""}
+	}
 	text, err := charmap.Windows1252.NewDecoder().Bytes(b)
 	if err != nil {
 		return "", encWindows1252, &textError{msg: fmt.Sprintf("file is neither UTF-8 nor Windows-1252 (%v)", err)}
