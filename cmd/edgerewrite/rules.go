@@ -293,10 +293,18 @@ func rulesDiff(o rulesOptions, dir string, cur, other *rewrite.Snapshot, w io.Wr
 				c.Old.Pos, c.Old.Internal, c.Old.External, directions(c.Old))
 		}
 		for _, e := range c.Effects {
-			fmt.Fprintf(w, "    %-8s %s: %s, was %s\n", e.Direction, e.Address, e.New, e.Old)
+			fmt.Fprintf(w, "    %-8s %s: %s, was %s\n", e.Direction, e.Address, resultText(e.Address, e.New), resultText(e.Address, e.Old))
 		}
 	}
 	return exitOK
+}
+
+// resultText is what addr becomes, or "not rewritten".
+func resultText(addr, result string) string {
+	if result == addr {
+		return "not rewritten"
+	}
+	return result
 }
 
 func changeKind(c rewrite.RuleChange) string {

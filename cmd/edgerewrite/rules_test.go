@@ -118,8 +118,8 @@ func TestRulesDiff(t *testing.T) {
 		"to testdata/edited/rules (fingerprint ", "1 change\n",
 		"~ testdata/edited/rules/contoso.rules:3  mary@tenantb.contoso.com -> mary.b@contoso.com both\n    was testdata/ok/rules/contoso.rules:3  mary@tenantb.contoso.com -> mary@contoso.com both",
 		"outbound mary@tenantb.contoso.com: mary.b@contoso.com, was mary@contoso.com",
-		"inbound  mary@contoso.com: mary@contoso.com, was mary@tenantb.contoso.com",
-		"inbound  mary.b@contoso.com: mary@tenantb.contoso.com, was mary.b@contoso.com")
+		"inbound  mary@contoso.com: not rewritten, was mary@tenantb.contoso.com",
+		"inbound  mary.b@contoso.com: mary@tenantb.contoso.com, was not rewritten")
 
 	code, out, errOut = edgerewrite(t, "rules", "-c", "testdata/ok/edgerewrite.toml", "-diff", "testdata/ok/rules")
 	expect(t, code, out, errOut, exitOK, ": 0 changes")
