@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -118,11 +117,11 @@ func toJSONRule(r *rewrite.Rule) *jsonRule {
 		External: r.External, OutboundOnly: r.OutboundOnly, Exceptions: r.Exceptions}
 }
 
+// writeJSON writes v indented; the only error is one of writing (a closed pipe).
 func writeJSON(w io.Writer, v any) int {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(os.Stderr, "edgerewrite rules: %v\n", err)
 		return exitProblem
 	}
 	return exitOK
