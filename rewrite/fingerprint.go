@@ -86,8 +86,8 @@ func (c *compiled) digest() [32]byte {
 }
 
 // Fingerprint identifies the rules of the snapshot: 16 hex digits, equal on two gateways that
-// serve the same rules, different after any change to what a message would become. See the
-// comment at the top of fingerprint.go for what it covers.
+// serve the same rules (whatever their files, order, comments and CSV Names), different after
+// any change to what a message would become.
 func (s *Snapshot) Fingerprint() string { return s.stats.Fingerprint }
 
 // canonicalInternal is the internal side as the fingerprint sees it: as written for a
