@@ -70,9 +70,14 @@ func rules(o rulesOptions, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report("edgerewrite rules", stdout, stderr, append(problems, milter.Problems(err)...))
 	}
-	// A config problem (say, a bad listen address) does not stop a look at the rules.
+	// A config problem (say, a bad listen address) does not stop a look at the rules. The
+	// notices and warnings of the rules go to stderr, so stdout stays the listing or export.
 	for _, p := range problems {
 		fmt.Fprintf(stderr, "warning: %v\n", p)
+	}
+	printNotices(stderr, snap.Stats().Notices)
+	if p := cfg.Policy(); p != nil {
+		printNotices(stderr, rewrite.OutsideOrganization(snap.Rules(), p.IsOrgDomain))
 	}
 	switch {
 	case o.match != "":

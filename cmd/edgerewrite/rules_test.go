@@ -50,6 +50,12 @@ func TestRulesList(t *testing.T) {
 		"testdata/ok/rules/contoso.rules:4  wildcard  *.contoso.com ", "outbound-only  legal.contoso.com  -",
 		"testdata/ok/rules/exchange.csv:2   address   sales@tenanta.contoso.com  sales@contoso.com  both ")
 
+	code, out, errOut = edgerewrite(t, "rules", "-c", "testdata/newbrand/edgerewrite.toml")
+	expect(t, code, out, errOut, exitOK, "kim@tenanta.contoso.com   kim@newbrand.example")
+	if !strings.Contains(errOut, "warning: newbrand.example is not one of the organisation's domains") || strings.Contains(out, "warning") {
+		t.Errorf("the warning is not on stderr alone:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+
 	code, out, errOut = edgerewrite(t, "rules", "-c", "testdata/ok/edgerewrite.toml", "-json")
 	expect(t, code, out, errOut, exitOK)
 	var got struct {
