@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -10,13 +11,17 @@ import (
 	"github.com/edgerewrite/edgerewrite/policy"
 )
 
-// checkWaves validates the cutover list files of the rules directory with the config's
+// checkWaves validates the cutover list files of the rules directory dir with the config's
 // [[cutover]] tables and summarises each file at now: its entries, how many are in force, and
-// the next window start and end. It returns the problems.
-func checkWaves(w io.Writer, cfg *config.Config, now time.Time) []error {
+// the next window start and end. It returns the problems; a directory that cannot be read is
+// the rules check's to report.
+func checkWaves(w io.Writer, cfg *config.Config, dir string, now time.Time) []error {
+	if _, err := os.ReadDir(dir); err != nil {
+		return nil
+	}
 	var wl policy.WaveLoader
 	start := time.Now()
-	waves, err := wl.Load(cfg.RulesDir)
+	waves, err := wl.Load(dir)
 	if err == nil && cfg.Policy() != nil {
 		_, err = cfg.Policy().WithWaves(waves)
 	}
@@ -27,10 +32,10 @@ func checkWaves(w io.Writer, cfg *config.Config, now time.Time) []error {
 	if len(sum) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "cutover lists %s: %s in %s (loaded in %.3fs)\n", cfg.RulesDir,
+	fmt.Fprintf(w, "cutover lists %s: %s in %s (loaded in %.3fs)\n", dir,
 		entries(waves.Entries()), plural(len(sum), "file"), time.Since(start).Seconds())
 	for _, s := range sum {
-		name, err := filepath.Rel(cfg.RulesDir, s.File)
+		name, err := filepath.Rel(dir, s.File)
 		if err != nil {
 			name = s.File
 		}

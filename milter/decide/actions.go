@@ -20,6 +20,8 @@ const (
 	AddRcpt
 	// ChangeHeader replaces the Index-th header field named Name (SMFIR_CHGHEADER).
 	ChangeHeader
+	// ReplaceBody replaces the body with Body (SMFIR_REPLBODY): calendar data rewritten.
+	ReplaceBody
 	// AddHeader appends a header field Name with Value (SMFIR_ADDHEADER).
 	AddHeader
 )
@@ -38,6 +40,8 @@ type Action struct {
 	Name  string
 	Index int
 	Value string
+	// Body is ReplaceBody's new body, line ends as read.
+	Body []byte
 }
 
 // String renders the action for logs and `edgerewrite test`, named after the milter spec.
@@ -54,6 +58,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("SMFIR_ADDRCPT_PAR <%s> %s", a.Addr, a.Args)
 	case ChangeHeader:
 		return fmt.Sprintf("SMFIR_CHGHEADER %s[%d]:%s", a.Name, a.Index, a.Value)
+	case ReplaceBody:
+		return fmt.Sprintf("SMFIR_REPLBODY (%d bytes)", len(a.Body))
 	case AddHeader:
 		return fmt.Sprintf("SMFIR_ADDHEADER %s:%s", a.Name, a.Value)
 	}

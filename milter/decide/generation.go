@@ -33,7 +33,8 @@ type Generation struct {
 // WavePolicy) and a rules snapshot together.
 func NewGeneration(seq uint64, cfg *config.Config, pol *policy.Policy, waves *policy.Waves, rules *rewrite.Snapshot) *Generation {
 	return &Generation{Seq: seq, Config: cfg, Policy: pol, Waves: waves, Rules: rules,
-		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc()}}
+		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), CalendarOutbound: cfg.CalendarOut(),
+			CalendarInbound: cfg.CalendarIn(), CalendarMaxBytes: cfg.CalendarLimit()}}
 }
 
 // WavePolicy is the policy of a generation of cfg with the cutover list files waves. When
@@ -51,6 +52,18 @@ type Options struct {
 	// RewriteOutboundToCc also rewrites internal addresses in To and Cc of outbound mail, so
 	// that reply-all goes to the shared domain. Off is strict Exchange Edge behaviour.
 	RewriteOutboundToCc bool
+	// CalendarOutbound rewrites calendar data of outbound mail; CalendarInbound is when
+	// inbound calendar data is ("unsigned", "always", "never"; "" is never).
+	CalendarOutbound bool
+	CalendarInbound  string
+	// CalendarMaxBytes bounds the body read for calendar data (0: rewrite's default).
+	CalendarMaxBytes int
+}
+
+// WantsBodies reports whether messages of this generation may have their body read at all:
+// when not, the milter asks the MTA for no body (SMFIP_NOBODY) and pays nothing for it.
+func (g *Generation) WantsBodies() bool {
+	return g.Options.CalendarOutbound || g.Options.CalendarInbound == "unsigned" || g.Options.CalendarInbound == "always"
 }
 
 // lookup is the rules as a rewrite.Lookup: nothing matches when there is no snapshot.
