@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -195,6 +198,33 @@ func (p *Policy) WithWaves(w *Waves) (*Policy, error) {
 		return nil, errors.Join(errs...)
 	}
 	return &q, nil
+}
+
+// Fingerprint identifies what the entries of w decide, as 16 hex digits: the entries (match,
+// action, window, text), whatever files and lines they are written in; "" when there are none.
+// Two gateways whose wave files hold the same entries show the same value.
+func (w *Waves) Fingerprint() string {
+	if w.Entries() == 0 {
+		return ""
+	}
+	var lines []string
+	for _, f := range w.files {
+		for _, c := range f.entries {
+			lines = append(lines, strings.Join([]string{c.match, strconv.FormatBool(c.hold),
+				windowBound(c.start), windowBound(c.end), c.text}, "\t"))
+		}
+	}
+	slices.Sort(lines)
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return hex.EncodeToString(sum[:8])
+}
+
+// windowBound is a window bound in the fingerprint's form: UTC, "" when open.
+func windowBound(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // WaveSummary describes one cutover list file for `edgerewrite check`.

@@ -236,3 +236,41 @@ func TestWaveHeaderNotData(t *testing.T) {
 		t.Errorf("entries %+v, problems %v", entries, errs)
 	}
 }
+
+// TestWaveFingerprint: the same entries in other files, lines and spellings give the same
+// fingerprint; another window or action does not.
+func TestWaveFingerprint(t *testing.T) {
+	fp := func(files map[string]string) string {
+		t.Helper()
+		dir := t.TempDir()
+		for name, content := range files {
+			writeFile(t, filepath.Join(dir, name), content)
+		}
+		var l WaveLoader
+		w, err := l.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Fingerprint()
+	}
+	base := fp(map[string]string{"a.cutover": "anna@fabrikam.com,hold,2026-11-23T20:00:00Z\nbob@fabrikam.com,defer\n"})
+	if base == "" {
+		t.Fatal("no fingerprint")
+	}
+	if got := fp(map[string]string{"x.cutover": "# moved\nmatch,action,start\nBob@Fabrikam.com,defer\n",
+		"y.cutover": "ANNA@fabrikam.com,hold,2026-11-23T21:00:00+01:00\n"}); got != base {
+		t.Errorf("the same entries elsewhere: %s, want %s", got, base)
+	}
+	for _, other := range []string{
+		"anna@fabrikam.com,hold,2026-11-23T20:00:01Z\nbob@fabrikam.com,defer\n",
+		"anna@fabrikam.com,defer,2026-11-23T20:00:00Z\nbob@fabrikam.com,defer\n",
+		"anna@fabrikam.com,hold,2026-11-23T20:00:00Z\n",
+	} {
+		if got := fp(map[string]string{"a.cutover": other}); got == base {
+			t.Errorf("%q has the fingerprint of the base", other)
+		}
+	}
+	if got := fp(nil); got != "" {
+		t.Errorf("no files: fingerprint %q, want none", got)
+	}
+}

@@ -82,7 +82,7 @@ func (l *Live) Status() Status {
 		st.Generation = g.Seq
 		st.Rules = g.Rules.Stats().Rules
 		st.RulesFingerprint = g.Rules.Fingerprint()
-		st.PolicyFingerprint = g.Config.PolicyFingerprint()
+		st.PolicyFingerprint = g.PolicyFingerprint()
 	}
 	return st
 }
@@ -159,7 +159,7 @@ func (l *Live) Reload(reason string, confirmed bool) error {
 	}
 	stats := gen.Rules.Stats()
 	l.metrics.ObserveReload(true, stats.Rules, l.clock())
-	l.metrics.ObserveGeneration(gen.Rules.Fingerprint(), cfg.PolicyFingerprint())
+	l.metrics.ObserveGeneration(gen.Rules.Fingerprint(), gen.PolicyFingerprint())
 	l.logNotices(gen, cur == nil || cfg != cur.Config)
 	l.log.Info("reload", "reason", reason, "result", "success", "generation", gen.Seq,
 		"rules", stats.Rules, "files_parsed", stats.FilesParsed, "cutover_entries", waves.Entries(),

@@ -38,7 +38,7 @@ type Status struct {
 	Rules int `json:"rules"`
 	// RulesFingerprint and PolicyFingerprint identify the rules and the policy in service: the
 	// gateways of a fleet that serve the same show the same (rewrite.Snapshot.Fingerprint,
-	// config.Config.PolicyFingerprint).
+	// decide.Generation.PolicyFingerprint: the config's policy and the cutover list files).
 	RulesFingerprint  string `json:"rules_fingerprint"`
 	PolicyFingerprint string `json:"policy_fingerprint"`
 	// Held lists what the held edit would remove; empty when no edit is held.

@@ -147,3 +147,21 @@ func TestWatchWaveAndRulesEditedTogether(t *testing.T) {
 		t.Errorf("after the switch john@contoso.com goes to %s", got)
 	}
 }
+
+// TestWavesInPolicyFingerprint: the policy fingerprint a fleet compares covers the wave files;
+// without any it is the config's.
+func TestWavesInPolicyFingerprint(t *testing.T) {
+	l, rulesDir, _ := newWaveLive(t, map[string]string{"tenants.rules": johnToA})
+	g := l.Generation()
+	if got, want := g.PolicyFingerprint(), g.Config.PolicyFingerprint(); got != want {
+		t.Errorf("without waves: %s, want the config's %s", got, want)
+	}
+	before := g.PolicyFingerprint()
+	writeTestFile(t, filepath.Join(rulesDir, "wave-01.cutover"), waveJohn)
+	if err := l.Reload("test", true); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Status().PolicyFingerprint; got == before || got != l.Generation().PolicyFingerprint() {
+		t.Errorf("with a wave file: status shows %s (before %s)", got, before)
+	}
+}

@@ -1,6 +1,8 @@
 package decide
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -35,6 +37,19 @@ func NewGeneration(seq uint64, cfg *config.Config, pol *policy.Policy, waves *po
 	return &Generation{Seq: seq, Config: cfg, Policy: pol, Waves: waves, Rules: rules,
 		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), CalendarOutbound: cfg.CalendarOut(),
 			CalendarInbound: cfg.CalendarIn(), CalendarMaxBytes: cfg.CalendarLimit()}}
+}
+
+// PolicyFingerprint identifies what the generation decides with besides its rules, as 16 hex
+// digits: the config's policy fingerprint (config.Config.PolicyFingerprint), combined with the
+// entries of the cutover list files when there are any (policy.Waves.Fingerprint), so that a
+// fleet's gateways serving different waves show different values.
+func (g *Generation) PolicyFingerprint() string {
+	fp := g.Config.PolicyFingerprint()
+	if w := g.Waves.Fingerprint(); w != "" {
+		sum := sha256.Sum256([]byte(fp + "\n" + w))
+		fp = hex.EncodeToString(sum[:8])
+	}
+	return fp
 }
 
 // WavePolicy is the policy of a generation of cfg with the cutover list files waves. When
