@@ -39,6 +39,8 @@ func TestWaveVerdicts(t *testing.T) {
 		{"bob@fabrikam.com", in, Tempfail, "wave-07.cutover:4"},
 		{"bob@fabrikam.com", at(t, "2026-11-23T19:59:59Z"), Accept, ""},
 		{"carl@xn--bcher-kva.example", in, Hold, "wave-07.cutover:6"},
+		{"CARL@BÜCHER.example", in, Hold, "wave-07.cutover:6"},
+		{`"john smith"@fabrikam.com`, in, Hold, "wave-07.cutover:7"},
 		{"x@sales.fabrikam.com", at(t, "2026-11-25T21:00:00Z"), Tempfail, "wave-08.cutover:1"},
 		{"x@sales.fabrikam.com", in, Accept, ""},
 		{"other@fabrikam.com", in, Accept, ""},
@@ -163,7 +165,7 @@ func TestWaveSummary(t *testing.T) {
 	if len(s) != 2 {
 		t.Fatalf("summary %+v", s)
 	}
-	if s[0].Entries != 3 || s[0].Hold != 2 || s[0].Defer != 1 || s[0].Active != 3 ||
+	if s[0].Entries != 4 || s[0].Hold != 3 || s[0].Defer != 1 || s[0].Active != 4 ||
 		!s[0].NextStart.IsZero() || !s[0].NextEnd.Equal(at(t, "2026-11-24T06:00:00Z")) {
 		t.Errorf("wave-07: %+v", s[0])
 	}
