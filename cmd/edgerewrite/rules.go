@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/edgerewrite/edgerewrite/milter/config"
 	"github.com/edgerewrite/edgerewrite/rewrite"
@@ -91,7 +92,14 @@ func rules(o rulesOptions, stdout, stderr io.Writer) int {
 		}
 		return rulesDiff(o, dir, snap, other, stdout)
 	}
-	return rulesList(o, dir, snap, stdout)
+	code := rulesList(o, dir, snap, stdout)
+	if !o.json {
+		// The migration waves beside the rules they switch: entries, in force, next window.
+		for _, p := range checkWaves(stdout, cfg, dir, time.Now()) {
+			fmt.Fprintf(stderr, "warning: %v\n", p)
+		}
+	}
+	return code
 }
 
 func loadRules(opts rewrite.Options, dir string) (*rewrite.Snapshot, error) {

@@ -34,3 +34,13 @@ func TestTestShowsWaveEntry(t *testing.T) {
 	code, out, errOut = edgerewrite(t, append(base, "--rcpt", "john@contoso.com")...)
 	expect(t, code, out, errOut, exitOK, "-> <john@tenanta.contoso.com>", "result:     accepted")
 }
+
+func TestRulesListsWaves(t *testing.T) {
+	code, out, errOut := edgerewrite(t, "rules", "-c", "testdata/waves/edgerewrite.toml")
+	expect(t, code, out, errOut, exitOK,
+		"contoso.rules:2",
+		"cutover lists testdata/waves/rules: 2 entries in 1 file",
+		"wave-07.cutover                          2 (hold 1, defer 1), 0 active now")
+	code, out, errOut = edgerewrite(t, "rules", "-c", "testdata/badwaves/edgerewrite.toml")
+	expect(t, code, out, errOut, exitOK, `warning: testdata/badwaves/rules/wave-08.cutover:3: action "hodl"`)
+}
