@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"net/textproto"
@@ -151,8 +152,9 @@ func (s *session) Body(m *gomilter.Modifier) (resp gomilter.Response, err error)
 	out := Decide(s.in, s.snap, s.pol, s.opts, s.start)
 	resp, err = s.answer(m, &out)
 	if err != nil {
-		s.srv.log.Error("sending milter actions failed", "qid", s.in.QueueID, "err", err)
-		return nil, err
+		// go-milter logs the error a callback returns, and closes the connection: logged here
+		// as well, it would be logged twice.
+		return nil, fmt.Errorf("sending the milter actions of queue id %s: %w", s.in.QueueID, err)
 	}
 	s.finish(&out)
 	return resp, nil
