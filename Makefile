@@ -6,8 +6,9 @@ PKG_VERSION ?= 0.1.0
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 2m
 # FUZZTIME_SHORT is how long `make test` fuzzes each target: long enough to catch a target that
-# fails in its first seconds, short enough that all of them together stay within about a minute.
-FUZZTIME_SHORT ?= 4s
+# fails in its first seconds, short enough that all of them together stay under two minutes on
+# two cores (building and starting each target takes longer than the fuzzing).
+FUZZTIME_SHORT ?= 3s
 
 # fuzz_targets prints "package FuzzName" for every fuzz target in the module. It reads the test
 # files go list names (so build constraints apply) instead of running `go test -list`, which
