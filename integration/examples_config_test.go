@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgerewrite/edgerewrite/milter"
+	"github.com/edgerewrite/edgerewrite/milter/config"
+
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
@@ -49,12 +50,12 @@ func TestExampleFolders(t *testing.T) {
 			}
 			rules := filepath.Join(dir, "rules")
 			doc = []byte(strings.ReplaceAll(string(doc), `"/etc/edgerewrite/rules"`, strconv.Quote(rules)))
-			cfg, err := milter.ParseConfig(filepath.Join(dir, "edgerewrite.toml"), doc)
+			cfg, err := config.ParseConfig(filepath.Join(dir, "edgerewrite.toml"), doc)
 			if err != nil {
 				t.Fatalf("edgerewrite.toml: %v", err)
 			}
-			if cfg.Listen != milter.DefaultListen {
-				t.Errorf("listen %q, want the packages' socket %q (main.cf uses unix:edgerewrite/edgerewrite.sock)", cfg.Listen, milter.DefaultListen)
+			if cfg.Listen != config.DefaultListen {
+				t.Errorf("listen %q, want the packages' socket %q (main.cf uses unix:edgerewrite/edgerewrite.sock)", cfg.Listen, config.DefaultListen)
 			}
 			st, err := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()}).Load(cfg.RulesDir)
 			if err != nil {

@@ -25,7 +25,7 @@ type connState struct {
 	lastCmd      byte              // the last command forwarded to go-milter
 
 	mailArgs []string          // ESMTP arguments of this message's SMFIC_MAIL
-	rcpts    []Rcpt            // this message's SMFIC_RCPTs with their ESMTP arguments
+	rcptArgs []string          // ESMTP arguments of the SMFIC_RCPT being processed
 	addArgs  map[string]string // SMFIR_ADDRCPT_PAR arguments the session registered, by address
 	failed   bool              // a callback panicked: the rest of the message is tempfailed
 
@@ -92,7 +92,7 @@ func (cs *connState) beginMessage() bool {
 // resetMessage forgets the message's ESMTP arguments, registrations and failure.
 func (cs *connState) resetMessage() {
 	cs.mailArgs = nil
-	cs.rcpts = cs.rcpts[:0]
+	cs.rcptArgs = nil
 	clear(cs.addArgs)
 	cs.failed = false
 }
@@ -129,16 +129,6 @@ func (cs *connState) isClosing() bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	return cs.closing
-}
-
-// rcptArgs returns the ESMTP arguments of the SMFIC_RCPT for addr now being processed.
-func (cs *connState) rcptArgs(addr string) []string {
-	for i := len(cs.rcpts) - 1; i >= 0; i-- {
-		if cs.rcpts[i].Addr == addr {
-			return cs.rcpts[i].Args
-		}
-	}
-	return nil
 }
 
 // registerAddRcpt sets the ESMTP arguments the next SMFIR_ADDRCPT of addr is sent with.

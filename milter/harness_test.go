@@ -20,6 +20,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgerewrite/edgerewrite/milter/decide"
 	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
@@ -38,9 +39,10 @@ type testEnv struct {
 }
 
 type envOptions struct {
-	observe  bool // prepend observe = true to the policy
-	tables   func(*rewrite.Table) func() *rewrite.Snapshot
-	settings *Settings
+	observe bool // prepend observe = true to the policy
+	// generation, when set, replaces the generation in service (built on the test table).
+	generation func(*rewrite.Table, *policy.Policy) func() *decide.Generation
+	options    *decide.Options
 }
 
 func newTestEnv(tb testing.TB, o envOptions) *testEnv {
@@ -64,21 +66,20 @@ func newTestEnv(tb testing.TB, o envOptions) *testEnv {
 	pol := loadTestPolicy(tb, "testdata/session/policy.toml", o.observe)
 
 	env := &testEnv{sock: filepath.Join(dir, "milter.sock"), logs: &logBuffer{}, reg: prometheus.NewRegistry(), table: table}
-	tables := table.Snapshot
-	if o.tables != nil {
-		tables = o.tables(table)
+	opts := decide.Options{RewriteOutboundToCc: true}
+	if o.options != nil {
+		opts = *o.options
 	}
-	settings := Settings{RewriteOutboundToCc: true}
-	if o.settings != nil {
-		settings = *o.settings
+	gen := &decide.Generation{Seq: 1, Policy: pol, Rules: table.Snapshot(), Options: opts}
+	generation := func() *decide.Generation { return gen }
+	if o.generation != nil {
+		generation = o.generation(table, pol)
 	}
 	env.srv = NewServer(ServerOptions{
-		Tables:   tables,
-		Policy:   func() *policy.Policy { return pol },
-		Settings: settings,
-		Logger:   slog.New(slog.NewJSONHandler(env.logs, nil)),
-		Metrics:  NewMetrics(env.reg),
-		Clock:    func() time.Time { return testNow },
+		Generation: generation,
+		Logger:     slog.New(slog.NewJSONHandler(env.logs, nil)),
+		Metrics:    NewMetrics(env.reg),
+		Clock:      func() time.Time { return testNow },
 	})
 	l, err := net.Listen("unix", env.sock)
 	if err != nil {
@@ -262,7 +263,7 @@ type testMessage struct {
 	qid     string
 	from    string
 	args    []string
-	rcpts   []Rcpt
+	rcpts   []decide.Rcpt
 	headers [][2]string
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/milter/decide"
 )
 
 // SMFIP_* protocol bits an MTA offers and a milter asks for in SMFIC_OPTNEG
@@ -149,7 +151,7 @@ type mtaMessage struct {
 	daemon  string // {daemon_name}
 	from    string
 	mailArg string
-	rcpts   []Rcpt
+	rcpts   []decide.Rcpt
 	headers [][2]string
 }
 

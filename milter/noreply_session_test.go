@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/edgerewrite/edgerewrite/milter/decide"
+	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
@@ -64,7 +66,7 @@ func TestSession_Postfix_NoReplyKeepsTheStreamInStep(t *testing.T) {
 
 			res = m.send(mtaMessage{
 				qid: "5AAA", daemon: "smtpd", from: "sender@example.net",
-				rcpts: []Rcpt{
+				rcpts: []decide.Rcpt{
 					{Addr: "carol@contoso.com"},
 					{Addr: "dave@fabrikam.com", Args: []string{"NOTIFY=DELAY"}},
 				},
@@ -90,7 +92,7 @@ func TestSession_Postfix_NoReplyKeepsTheStreamInStep(t *testing.T) {
 	}
 }
 
-// TestSession_Postfix_NoPolicyTempfailsAtRCPT: a message that finds no policy in service is
+// TestSession_Postfix_NoPolicyTempfailsAtRCPT: a message that finds no generation in service is
 // deferred at each RCPT (the MTA does not wait for the answer to MAIL).
 func TestSession_Postfix_NoPolicyTempfailsAtRCPT(t *testing.T) {
 	for _, o := range offers {
@@ -118,7 +120,7 @@ func TestSession_Postfix_NoPolicyTempfailsAtRCPT(t *testing.T) {
 			if !reflect.DeepEqual(res.rcpts, []string{want, want}) {
 				t.Errorf("RCPT replies %q, want %q twice", res.rcpts, want)
 			}
-			if !strings.Contains(logs.String(), "no policy in service") {
+			if !strings.Contains(logs.String(), "no configuration in service") {
 				t.Errorf("not logged: %s", logs)
 			}
 		})
@@ -126,18 +128,18 @@ func TestSession_Postfix_NoPolicyTempfailsAtRCPT(t *testing.T) {
 }
 
 // TestSession_Postfix_PanicWhereNoReply: a panic in a callback whose command gets no reply
-// (here SMFIC_MAIL, asking for the rules snapshot) answers nothing there; the message is
+// (here SMFIC_MAIL, taking the generation) answers nothing there; the message is
 // deferred at its next answered command, and the next message on the connection is served.
 func TestSession_Postfix_PanicWhereNoReply(t *testing.T) {
 	for _, o := range offers {
 		t.Run(o.name, func(t *testing.T) {
 			var calls atomic.Int32
-			env := newTestEnv(t, envOptions{tables: func(tb *rewrite.Table) func() *rewrite.Snapshot {
-				return func() *rewrite.Snapshot {
+			env := newTestEnv(t, envOptions{generation: func(tb *rewrite.Table, pol *policy.Policy) func() *decide.Generation {
+				return func() *decide.Generation {
 					if calls.Add(1) == 1 {
-						panic("snapshot test panic")
+						panic("generation test panic")
 					}
-					return tb.Snapshot()
+					return &decide.Generation{Policy: pol, Rules: tb.Snapshot(), Options: decide.Options{RewriteOutboundToCc: true}}
 				}
 			}})
 			m := dialPostfix(t, env.sock, o.steps)

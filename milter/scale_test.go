@@ -18,7 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/edgerewrite/edgerewrite/policy"
+	"github.com/edgerewrite/edgerewrite/milter/decide"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
@@ -74,11 +74,11 @@ func newScaleServer(t *testing.T, n int) *scaleServer {
 	t.Logf("%d rules loaded in %v; heap in use %.0f MiB", s.table.Snapshot().Stats().Rules, time.Since(start).Round(time.Millisecond), heapMiB())
 	pol := loadTestPolicy(t, "testdata/session/policy.toml", false)
 	s.srv = NewServer(ServerOptions{
-		Tables:   s.table.Snapshot,
-		Policy:   func() *policy.Policy { return pol },
-		Settings: Settings{RewriteOutboundToCc: true},
-		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Metrics:  NewMetrics(s.reg),
+		Generation: func() *decide.Generation {
+			return &decide.Generation{Policy: pol, Rules: s.table.Snapshot(), Options: decide.Options{RewriteOutboundToCc: true}}
+		},
+		Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Metrics: NewMetrics(s.reg),
 	})
 	l, err := net.Listen("unix", s.sock)
 	if err != nil {

@@ -9,37 +9,23 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	gomilter "github.com/emersion/go-milter"
 
-	"github.com/edgerewrite/edgerewrite/policy"
-	"github.com/edgerewrite/edgerewrite/rewrite"
+	"github.com/edgerewrite/edgerewrite/milter/decide"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = errors.New("milter: server shut down")
 
-// Settings are the daemon settings a message is processed with that are neither rules nor
-// policy. The recipient delimiter belongs to the rule table (rewrite.Options); global observe
-// mode to the policy.
-type Settings struct {
-	// RewriteOutboundToCc also rewrites internal addresses in To and Cc of outbound mail, so
-	// that reply-all goes to the shared domain. Off is strict Exchange Edge behaviour.
-	RewriteOutboundToCc bool
-}
-
-// ServerOptions wire a Server to the rest of the daemon. Tables and Policy are called once per
-// message (at MAIL FROM), so a reload that swaps what they return takes effect with the next
-// message while messages in flight finish on what they started with.
+// ServerOptions wire a Server to the rest of the daemon. Generation is called once per
+// message (at MAIL FROM), so a reload that swaps what it returns takes effect with the next
+// message while messages in flight finish on the generation they started with.
 type ServerOptions struct {
-	// Tables returns the rule snapshot in service; nil means no rules (nothing is rewritten).
-	Tables func() *rewrite.Snapshot
-	// Policy returns the policy in service. A nil policy tempfails messages (never guesses).
-	Policy func() *policy.Policy
-	// Settings are the initial settings; SetSettings replaces them.
-	Settings Settings
+	// Generation returns the generation in service (config, policy and rules). nil tempfails
+	// messages: the daemon never guesses.
+	Generation func() *decide.Generation
 	// Logger receives the one line per message; nil discards.
 	Logger *slog.Logger
 	// Metrics are updated per message; nil creates unregistered metrics.
@@ -51,14 +37,12 @@ type ServerOptions struct {
 // Server is the milter daemon: go-milter serving connections through edgerewrite's wire layer
 // (wire.go), one session per message. Create it with NewServer.
 type Server struct {
-	tables   func() *rewrite.Snapshot
-	policy   func() *policy.Policy
-	settings atomic.Pointer[Settings]
-	log      *slog.Logger
-	metrics  *Metrics
-	clock    func() time.Time
-	noReply  uint32    // SMFIP_NR_* steps granted when the MTA offers them (optNoReply)
-	readers  sync.Pool // *bufio.Reader of closed connections, 16 KiB each
+	gen     func() *decide.Generation
+	log     *slog.Logger
+	metrics *Metrics
+	clock   func() time.Time
+	noReply uint32    // SMFIP_NR_* steps granted when the MTA offers them (optNoReply)
+	readers sync.Pool // *bufio.Reader of closed connections, 16 KiB each
 
 	mu        sync.Mutex
 	nextID    uint64
@@ -71,8 +55,7 @@ type Server struct {
 // NewServer returns a Server ready to Serve.
 func NewServer(opts ServerOptions) *Server {
 	s := &Server{
-		tables:    opts.Tables,
-		policy:    opts.Policy,
+		gen:       opts.Generation,
 		log:       opts.Logger,
 		metrics:   opts.Metrics,
 		clock:     opts.Clock,
@@ -81,11 +64,8 @@ func NewServer(opts ServerOptions) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		drained:   make(chan struct{}),
 	}
-	if s.tables == nil {
-		s.tables = func() *rewrite.Snapshot { return nil }
-	}
-	if s.policy == nil {
-		s.policy = func() *policy.Policy { return nil }
+	if s.gen == nil {
+		s.gen = func() *decide.Generation { return nil }
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -96,8 +76,6 @@ func NewServer(opts ServerOptions) *Server {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
-	st := opts.Settings
-	s.settings.Store(&st)
 	return s
 }
 
@@ -109,9 +87,6 @@ func (s *Server) reader(c net.Conn) *bufio.Reader {
 	}
 	return bufio.NewReaderSize(c, 16<<10)
 }
-
-// SetSettings replaces the settings; messages that start afterwards use them.
-func (s *Server) SetSettings(st Settings) { s.settings.Store(&st) }
 
 // optActions are the milter actions edgerewrite asks the MTA for in option negotiation
 // (SMFIC_OPTNEG): change sender, add/delete recipients (with ESMTP args), change headers,

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgerewrite/edgerewrite/milter/decide"
 	gomilter "github.com/emersion/go-milter"
-
-	"github.com/edgerewrite/edgerewrite/policy"
 )
 
 // drainEnv is a Server whose Shutdown the test calls itself.
@@ -18,7 +17,8 @@ func drainEnv(t *testing.T) (*testEnv, chan error) {
 	t.Helper()
 	pol := loadTestPolicy(t, "testdata/session/policy.toml", false)
 	env := &testEnv{sock: filepath.Join(t.TempDir(), "milter.sock"), logs: &logBuffer{}}
-	env.srv = NewServer(ServerOptions{Policy: func() *policy.Policy { return pol }})
+	gen := &decide.Generation{Policy: pol}
+	env.srv = NewServer(ServerOptions{Generation: func() *decide.Generation { return gen }})
 	l, err := net.Listen("unix", env.sock)
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,11 @@ import (
 	"net/textproto"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	gomilter "github.com/emersion/go-milter"
 
+	"github.com/edgerewrite/edgerewrite/milter/decide"
 	"github.com/edgerewrite/edgerewrite/policy"
-	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // session is one message as go-milter sees it. go-milter makes a new one per connection and
@@ -22,14 +21,8 @@ type session struct {
 	srv *Server
 	cs  *connState
 
-	started  bool // SMFIC_MAIL seen: the fields below are this message's
-	noPolicy bool // SMFIC_MAIL found no policy in service: recipients are tempfailed
-	start    time.Time
-	snap     *rewrite.Snapshot
-	pol      *policy.Policy
-	opts     DecideOptions
-	class    policy.Class
-	in       Input
+	noPolicy bool            // SMFIC_MAIL found no generation in service: recipients are tempfailed
+	msg      *decide.Message // the message since SMFIC_MAIL, on the generation it started with
 }
 
 func newSession(s *Server) *session { return &session{srv: s} }
@@ -43,9 +36,8 @@ func (s *session) bind(m *gomilter.Modifier) {
 
 // reset forgets the message.
 func (s *session) reset() {
-	s.started, s.noPolicy = false, false
-	s.snap, s.pol = nil, nil
-	s.in = Input{}
+	s.noPolicy = false
+	s.msg = nil
 }
 
 // pass is the answer "go on" to command cmd: none at all where the MTA expects no reply
@@ -71,26 +63,21 @@ func (s *session) Helo(name string, m *gomilter.Modifier) (gomilter.Response, er
 	return s.pass(smficHelo), nil
 }
 
-// MailFrom is SMFIC_MAIL: the message starts, on the rules snapshot and policy in service now.
-// It never refuses (the MTA may not wait for its answer): without a policy the recipients are
-// tempfailed at SMFIC_RCPT.
+// MailFrom is SMFIC_MAIL: the message starts, on the generation in service now, and the
+// connection is classified. It never refuses (the MTA may not wait for its answer): without a
+// generation the recipients are tempfailed at SMFIC_RCPT.
 func (s *session) MailFrom(from string, m *gomilter.Modifier) (resp gomilter.Response, err error) {
 	defer s.recoverTo(&resp, smficMail, "mail")
 	s.bind(m)
 	s.reset()
-	s.start = s.srv.clock()
-	s.snap = s.srv.tables()
-	s.pol = s.srv.policy()
-	s.opts = DecideOptions{RewriteOutboundToCc: s.srv.settings.Load().RewriteOutboundToCc}
-	s.in.Conn = s.connInfo(m.Macros)
-	s.in.From = from
-	if s.pol == nil {
-		s.srv.log.Error("no policy in service; message deferred", "client", s.in.Conn.Addr.String())
+	conn := s.connInfo(m.Macros)
+	gen := s.srv.gen()
+	if gen == nil {
+		s.srv.log.Error("no configuration in service; message deferred", "client", conn.Addr.String())
 		s.noPolicy = true
 		return s.pass(smficMail), nil
 	}
-	s.class = s.pol.Classify(s.in.Conn)
-	s.started = true
+	s.msg = gen.Begin(conn, from, s.srv.clock())
 	return s.pass(smficMail), nil
 }
 
@@ -101,16 +88,15 @@ func (s *session) RcptTo(rcpt string, m *gomilter.Modifier) (resp gomilter.Respo
 	if s.noPolicy {
 		return noPolicyResponse(), nil
 	}
-	if !s.started || s.failed() {
+	if s.msg == nil || s.failed() {
 		return tempfailResponse("4.3.0", "temporary failure in the address rewriting service, try again later"), nil
 	}
 	var args []string
 	if s.cs != nil {
-		args = s.cs.rcptArgs(rcpt)
+		args = s.cs.rcptArgs
 	}
-	s.in.Rcpts = append(s.in.Rcpts, Rcpt{Addr: rcpt, Args: args})
-	ro := DecideRecipient(s.class, rcpt, s.snap, s.pol, s.start)
-	if ro.Refused() && !s.class.Observe {
+	ro := s.msg.Recipient(rcpt, args)
+	if ro.Refused() && !s.msg.Class().Observe {
 		return replyResponse(ro.Result.Verdict), nil
 	}
 	return gomilter.RespContinue, nil
@@ -121,8 +107,8 @@ func (s *session) Header(name, value string, m *gomilter.Modifier) (resp gomilte
 	defer s.recoverTo(&resp, smficHeader, "header")
 	s.bind(m)
 	injectFault(name, value) // a no-op unless built with -tags faultinject (faultinject.go)
-	if s.started {
-		s.in.Headers = append(s.in.Headers, rewrite.Header{Name: name, Value: value})
+	if s.msg != nil {
+		s.msg.Header(name, value)
 	}
 	return s.pass(smficHeader), nil
 }
@@ -145,23 +131,22 @@ func (s *session) Body(m *gomilter.Modifier) (resp gomilter.Response, err error)
 	if s.noPolicy {
 		return noPolicyResponse(), nil
 	}
-	if !s.started || s.failed() {
+	if s.msg == nil || s.failed() {
 		return tempfailResponse("4.3.0", "temporary failure in the address rewriting service, try again later"), nil
 	}
-	s.in.QueueID = m.Macros["i"]
-	out := Decide(s.in, s.snap, s.pol, s.opts, s.start)
+	out := s.msg.End(m.Macros["i"])
 	resp, err = s.answer(m, &out)
 	if err != nil {
 		// go-milter logs the error a callback returns, and closes the connection: logged here
 		// as well, it would be logged twice.
-		return nil, fmt.Errorf("sending the milter actions of queue id %s: %w", s.in.QueueID, err)
+		return nil, fmt.Errorf("sending the milter actions of queue id %s: %w", s.msg.Input().QueueID, err)
 	}
 	s.finish(&out)
 	return resp, nil
 }
 
 // answer applies the outcome to the message and returns the final reply.
-func (s *session) answer(m *gomilter.Modifier, out *Outcome) (gomilter.Response, error) {
+func (s *session) answer(m *gomilter.Modifier, out *decide.Outcome) (gomilter.Response, error) {
 	switch out.Action() {
 	case policy.Reject, policy.Tempfail:
 		return replyResponse(out.Verdict), nil
@@ -191,10 +176,10 @@ func (s *session) Abort(m *gomilter.Modifier) (err error) {
 		}
 	}()
 	defer s.reset()
-	if !s.started || len(s.in.Rcpts) == 0 {
+	if s.msg == nil || len(s.msg.Input().Rcpts) == 0 {
 		return nil
 	}
-	out := Decide(s.in, s.snap, s.pol, s.opts, s.start)
+	out := s.msg.End(s.msg.Input().QueueID)
 	if refusedAny(out.Rcpts) && !out.Observe {
 		s.finish(&out)
 	}
@@ -202,9 +187,9 @@ func (s *session) Abort(m *gomilter.Modifier) (err error) {
 }
 
 // finish logs the message's line and counts it.
-func (s *session) finish(out *Outcome) {
-	elapsed := s.srv.clock().Sub(s.start)
-	s.srv.logMessage(&s.in, out, elapsed)
+func (s *session) finish(out *decide.Outcome) {
+	elapsed := s.srv.clock().Sub(s.msg.Start())
+	s.srv.logMessage(s.msg.Input(), out, elapsed)
 	s.srv.countMessage(out, elapsed)
 }
 
@@ -231,8 +216,12 @@ func (s *session) recoverTo(resp *gomilter.Response, cmd byte, stage string) {
 
 func (s *session) panicked(v any, stage string) {
 	s.srv.metrics.Panics.Inc()
+	qid := ""
+	if s.msg != nil {
+		qid = s.msg.Input().QueueID
+	}
 	s.srv.log.Error("panic in milter session; message gets a temporary failure",
-		"stage", stage, "qid", s.in.QueueID, "panic", v, "stack", string(debug.Stack()))
+		"stage", stage, "qid", qid, "panic", v, "stack", string(debug.Stack()))
 	if s.cs != nil {
 		s.cs.failed = true
 	}
@@ -264,7 +253,7 @@ func (s *session) connInfo(macros map[string]string) policy.Conn {
 	return c
 }
 
-func refusedAny(rs []RcptOutcome) bool {
+func refusedAny(rs []decide.RcptOutcome) bool {
 	for _, r := range rs {
 		if r.Refused() {
 			return true

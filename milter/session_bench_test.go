@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/milter/decide"
 )
 
 // cpuTime is the CPU time (user and system, all threads) the process has used so far.
@@ -25,7 +27,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 // three recipients and ten headers, whose From, To, Cc and Reply-To hold rewritten addresses.
 var benchMessage = testMessage{
 	qid: "BENCH", from: "john@tenanta.contoso.com", args: []string{"SIZE=3000"},
-	rcpts: []Rcpt{
+	rcpts: []decide.Rcpt{
 		{Addr: "partner@example.net", Args: []string{"NOTIFY=SUCCESS,FAILURE"}},
 		{Addr: "bob@contoso.com", Args: []string{"NOTIFY=DELAY"}},
 		{Addr: "other@example.org"},

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/edgerewrite/edgerewrite/milter/decide"
+	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
@@ -27,7 +29,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 		macros: tenantA,
 		msg: testMessage{
 			qid: "4AAA", from: "john@tenanta.contoso.com", args: []string{"RET=HDRS", "ENVID=x1"},
-			rcpts: []Rcpt{{Addr: "partner@example.net", Args: []string{"NOTIFY=SUCCESS"}}},
+			rcpts: []decide.Rcpt{{Addr: "partner@example.net", Args: []string{"NOTIFY=SUCCESS"}}},
 			headers: [][2]string{
 				{"From", " John Doe <john@tenanta.contoso.com>"},
 				{"To", " partner@example.net"},
@@ -49,7 +51,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 		macros: internet,
 		msg: testMessage{
 			qid: "4BBB", from: "sender@example.net",
-			rcpts: []Rcpt{
+			rcpts: []decide.Rcpt{
 				{Addr: "bob@contoso.com", Args: []string{"NOTIFY=SUCCESS,DELAY", "ORCPT=rfc822;Bob@contoso.com"}},
 				{Addr: "ann+news@contoso.com", Args: []string{"NOTIFY=NEVER"}},
 				{Addr: "ann@tenanta.contoso.com"},
@@ -73,7 +75,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 		macros: tenantA,
 		msg: testMessage{
 			qid: "4CCC", from: "john@tenanta.contoso.com",
-			rcpts:   []Rcpt{{Addr: "bob@contoso.com"}},
+			rcpts:   []decide.Rcpt{{Addr: "bob@contoso.com"}},
 			headers: [][2]string{{"From", " john@tenanta.contoso.com"}, {"To", " bob@contoso.com"}},
 		},
 		wantRcpt: []string{"continue"},
@@ -89,7 +91,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 		macros: tenantA,
 		msg: testMessage{
 			qid: "4CCD", from: "jane@tenanta.contoso.com",
-			rcpts:   []Rcpt{{Addr: "partner@example.net"}},
+			rcpts:   []decide.Rcpt{{Addr: "partner@example.net"}},
 			headers: [][2]string{{"From", "\tJane\r\n <jane@tenanta.contoso.com>"}},
 		},
 		wantRcpt: []string{"continue"},
@@ -103,7 +105,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 		macros: tenantA,
 		msg: testMessage{
 			qid: "4DDD", from: "",
-			rcpts:   []Rcpt{{Addr: "partner@example.net"}},
+			rcpts:   []decide.Rcpt{{Addr: "partner@example.net"}},
 			headers: [][2]string{{"Subject", " Undeliverable"}},
 		},
 		wantRcpt: []string{"continue"},
@@ -113,7 +115,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 		macros: internet,
 		msg: testMessage{
 			qid: "4EEE", from: "sender@example.net",
-			rcpts: []Rcpt{
+			rcpts: []decide.Rcpt{
 				{Addr: "Ann@contoso.com", Args: []string{"NOTIFY=FAILURE"}},
 				{Addr: "ann@contoso.com"},
 			},
@@ -130,7 +132,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 		macros: internet,
 		msg: testMessage{
 			qid: "4FFF", from: "sender@example.net",
-			rcpts:   []Rcpt{{Addr: "held@contoso.com"}},
+			rcpts:   []decide.Rcpt{{Addr: "held@contoso.com"}},
 			headers: [][2]string{{"To", " held@contoso.com"}},
 		},
 		wantRcpt: []string{"continue"},
@@ -146,7 +148,7 @@ func TestSession_EndOfMessageActions(t *testing.T) {
 		macros: tenantA,
 		msg: testMessage{
 			qid: "4GGG", from: "mallory@fabrikam.com",
-			rcpts:   []Rcpt{{Addr: "partner@example.net"}},
+			rcpts:   []decide.Rcpt{{Addr: "partner@example.net"}},
 			headers: [][2]string{{"From", " mallory@fabrikam.com"}},
 		},
 		wantRcpt: []string{"continue"},
@@ -176,7 +178,7 @@ func TestSession_RCPT_PolicyRefusals(t *testing.T) {
 	c := env.connect(t, "203.0.113.5", internet...)
 	res := c.send(testMessage{
 		qid: "5AAA", from: "sender@example.net",
-		rcpts: []Rcpt{
+		rcpts: []decide.Rcpt{
 			{Addr: "nobody@fabrikam.com"},
 			{Addr: "carol@contoso.com"},
 			{Addr: "someone@example.org"},
@@ -243,7 +245,7 @@ func TestSession_SecondMessageKeepsConnectorAttribution(t *testing.T) {
 	c := env.connect(t, "198.51.100.7", tenantA...)
 	msg := testMessage{
 		from:    "john@tenanta.contoso.com",
-		rcpts:   []Rcpt{{Addr: "partner@example.net"}},
+		rcpts:   []decide.Rcpt{{Addr: "partner@example.net"}},
 		headers: [][2]string{{"From", " john@tenanta.contoso.com"}},
 	}
 	want := []string{"SMFIR_CHGFROM <john@contoso.com>", `SMFIR_CHGHEADER From[1]=" john@contoso.com"`, "SMFIR_ACCEPT"}
@@ -278,7 +280,7 @@ func TestSession_AbortResetsTheMessage(t *testing.T) {
 	if err := c.s.Abort(); err != nil {
 		t.Fatal(err)
 	}
-	res := c.send(testMessage{qid: "7AAA", from: "second@example.net", rcpts: []Rcpt{{Addr: "ann@contoso.com"}}})
+	res := c.send(testMessage{qid: "7AAA", from: "second@example.net", rcpts: []decide.Rcpt{{Addr: "ann@contoso.com"}}})
 	want := []string{
 		"SMFIR_DELRCPT <ann@contoso.com>",
 		"SMFIR_ADDRCPT_PAR <ann@tenanta.contoso.com> ORCPT=rfc822;ann@contoso.com",
@@ -291,17 +293,17 @@ func TestSession_AbortResetsTheMessage(t *testing.T) {
 
 func TestSession_PanicTempfailsTheMessageAndServesOn(t *testing.T) {
 	var boom atomic.Bool
-	env := newTestEnv(t, envOptions{tables: func(tb *rewrite.Table) func() *rewrite.Snapshot {
-		return func() *rewrite.Snapshot {
+	env := newTestEnv(t, envOptions{generation: func(tb *rewrite.Table, pol *policy.Policy) func() *decide.Generation {
+		return func() *decide.Generation {
 			if boom.Swap(false) {
-				panic("test panic while taking the snapshot")
+				panic("test panic while taking the generation")
 			}
-			return tb.Snapshot()
+			return &decide.Generation{Policy: pol, Rules: tb.Snapshot(), Options: decide.Options{RewriteOutboundToCc: true}}
 		}
 	}})
 	c := env.connect(t, "203.0.113.5", internet...)
 	boom.Store(true)
-	res := c.send(testMessage{qid: "8AAA", from: "sender@example.net", rcpts: []Rcpt{{Addr: "bob@contoso.com"}}})
+	res := c.send(testMessage{qid: "8AAA", from: "sender@example.net", rcpts: []decide.Rcpt{{Addr: "bob@contoso.com"}}})
 	if res.mail != "tempfail" {
 		t.Errorf("MAIL after a panic = %q, want tempfail", res.mail)
 	}
@@ -313,7 +315,7 @@ func TestSession_PanicTempfailsTheMessageAndServesOn(t *testing.T) {
 		t.Errorf("panics_total = %v, want 1", got)
 	}
 	for _, cl := range []*milterClient{c, env.connect(t, "203.0.113.6", internet...)} {
-		res = cl.send(testMessage{qid: "8BBB", from: "sender@example.net", rcpts: []Rcpt{{Addr: "bob@contoso.com"}}})
+		res = cl.send(testMessage{qid: "8BBB", from: "sender@example.net", rcpts: []decide.Rcpt{{Addr: "bob@contoso.com"}}})
 		if len(res.end) != 3 || res.end[2] != "SMFIR_ACCEPT" {
 			t.Errorf("message after the panic: %q, want a rewritten recipient and accept", res.end)
 		}
@@ -325,7 +327,7 @@ func TestSession_ObserveChangesAndRefusesNothing(t *testing.T) {
 	c := env.connect(t, "203.0.113.5", internet...)
 	res := c.send(testMessage{
 		qid: "9AAA", from: "sender@example.net",
-		rcpts:   []Rcpt{{Addr: "carol@contoso.com"}, {Addr: "bob@contoso.com"}},
+		rcpts:   []decide.Rcpt{{Addr: "carol@contoso.com"}, {Addr: "bob@contoso.com"}},
 		headers: [][2]string{{"To", " bob@contoso.com"}},
 	})
 	if !reflect.DeepEqual(res.rcpts, []string{"continue", "continue"}) || !reflect.DeepEqual(res.end, []string{"SMFIR_ACCEPT"}) {
@@ -338,11 +340,11 @@ func TestSession_ObserveChangesAndRefusesNothing(t *testing.T) {
 }
 
 func TestSession_StrictExchangeLeavesToCc(t *testing.T) {
-	env := newTestEnv(t, envOptions{settings: &Settings{RewriteOutboundToCc: false}})
+	env := newTestEnv(t, envOptions{options: &decide.Options{RewriteOutboundToCc: false}})
 	c := env.connect(t, "198.51.100.7", tenantA...)
 	res := c.send(testMessage{
 		qid: "AAAA", from: "john@tenanta.contoso.com",
-		rcpts:   []Rcpt{{Addr: "partner@example.net"}},
+		rcpts:   []decide.Rcpt{{Addr: "partner@example.net"}},
 		headers: [][2]string{{"From", " john@tenanta.contoso.com"}, {"Cc", " jane@tenanta.contoso.com"}},
 	})
 	want := []string{"SMFIR_CHGFROM <john@contoso.com>", `SMFIR_CHGHEADER From[1]=" john@contoso.com"`, "SMFIR_ACCEPT"}

@@ -231,8 +231,7 @@ func (c *wireConn) inbound(cmd byte, data []byte) error {
 		_, cs.mailArgs = parseEnvelope(data)
 		c.injectMacros(cmd)
 	case smficRcpt:
-		addr, args := parseEnvelope(data)
-		cs.rcpts = append(cs.rcpts, Rcpt{Addr: addr, Args: args})
+		_, cs.rcptArgs = parseEnvelope(data)
 		c.injectMacros(cmd)
 	case smficHelo, smficEOH, smficBodyEOB:
 		c.injectMacros(cmd)

@@ -161,9 +161,9 @@ func TestWire_SMFIC_MACRO_ConnectionMacrosSurviveMessages(t *testing.T) {
 	if !reflect.DeepEqual(wc.cs.mailArgs, []string{"SIZE=100", "BODY=8BITMIME"}) {
 		t.Errorf("MAIL ESMTP args = %q", wc.cs.mailArgs)
 	}
-	wantRcpts := []Rcpt{{Addr: "ann@example.org", Args: []string{"NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;ann@example.org"}}}
-	if !reflect.DeepEqual(wc.cs.rcpts, wantRcpts) {
-		t.Errorf("RCPT ESMTP args = %q, want %q", wc.cs.rcpts, wantRcpts)
+	wantArgs := []string{"NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;ann@example.org"}
+	if !reflect.DeepEqual(wc.cs.rcptArgs, wantArgs) {
+		t.Errorf("RCPT ESMTP args = %q, want %q", wc.cs.rcptArgs, wantArgs)
 	}
 
 	// The final reply ends the message; the next one sees the connection macros only.
@@ -171,8 +171,8 @@ func TestWire_SMFIC_MACRO_ConnectionMacrosSurviveMessages(t *testing.T) {
 	if _, err := wc.Write(pkt{smfirAccept, nil}.bytes()); err != nil {
 		t.Fatal(err)
 	}
-	if len(wc.cs.rcpts) != 0 || wc.cs.mailArgs != nil {
-		t.Errorf("message state kept after the final reply: %+v", wc.cs.rcpts)
+	if wc.cs.rcptArgs != nil || wc.cs.mailArgs != nil {
+		t.Errorf("message state kept after the final reply: %q %q", wc.cs.mailArgs, wc.cs.rcptArgs)
 	}
 	mtaSend(t, mta,
 		macroPkt(smficMail, "{auth_authen}", "alice"),
@@ -202,8 +202,8 @@ func TestWire_SMFIC_ABORT_ResetsTheMessage(t *testing.T) {
 			t.Fatalf("got %q, want %q", got.cmd, cmd)
 		}
 	}
-	if len(wc.cs.rcpts) != 0 || wc.cs.mailArgs != nil || len(wc.cs.msgMacros) != 0 {
-		t.Errorf("SMFIC_ABORT left message state: rcpts %v args %v macros %v", wc.cs.rcpts, wc.cs.mailArgs, wc.cs.msgMacros)
+	if wc.cs.rcptArgs != nil || wc.cs.mailArgs != nil || len(wc.cs.msgMacros) != 0 {
+		t.Errorf("SMFIC_ABORT left message state: rcpt args %v mail args %v macros %v", wc.cs.rcptArgs, wc.cs.mailArgs, wc.cs.msgMacros)
 	}
 	// go-milter forgets its macros on SMFIC_ABORT: they are sent again before the next MAIL.
 	want := map[string]string{"{daemon_name}": "smtpd", macroConnID: wc.cs.id}

@@ -164,9 +164,10 @@ func sameKey(k lookupKind, a, b *compiled) bool {
 	return a.ex == b.ex
 }
 
-// commit writes the rebuilt buckets in one memdb write transaction, in id order (sequential
-// inserts into the radix tree copy fewer nodes), and marks them in used.
-func (b *batch) commit(db *memdb.MemDB, used bucketSet) error {
+// write writes the rebuilt buckets in one memdb write transaction, in id order (sequential
+// inserts into the radix tree copy fewer nodes), marks them in used and returns the
+// transaction uncommitted: the caller commits it or aborts it.
+func (b *batch) write(db *memdb.MemDB, used bucketSet) (*memdb.Txn, error) {
 	txn := db.Txn(true)
 	for _, p := range b.buckets {
 		var err error
@@ -177,12 +178,11 @@ func (b *batch) commit(db *memdb.MemDB, used bucketSet) error {
 		}
 		if err != nil {
 			txn.Abort()
-			return fmt.Errorf("updating the rule table: %w", err)
+			return nil, fmt.Errorf("updating the rule table: %w", err)
 		}
 	}
-	txn.Commit()
 	for _, p := range b.buckets {
 		used.set(p.n, len(p.b.slots) > 0)
 	}
-	return nil
+	return txn, nil
 }

@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+
+	memdb "github.com/hashicorp/go-memdb"
 )
 
 // fileState is what the table remembers of one rule file after a successful load: how to tell
@@ -31,21 +35,46 @@ func statOf(fi os.FileInfo) fileStat {
 	return s
 }
 
-// Load reads dir (*.rules native files and *.csv Exchange files, names starting with '.' and
-// other files ignored; symlinks followed), re-parses only the files whose size, mtime, ctime or
-// inode changed since the last successful load, validates the whole resulting rule set, and
-// applies the difference (deletes and inserts of the changed rules) in one memdb write
-// transaction. The returned Stats are those of the snapshot in service afterwards.
-//
-// On any error Load returns every error, sorted by file and line (errors.Join of *LoadError,
-// each "file:line: what is wrong: \"bad value\""), and the table keeps serving the previous
-// snapshot unchanged. A directory with no rule files while the table holds rules is an error.
+// Load is Prepare and, when it succeeds, Commit: the rules of dir go into service at once.
+// On any error the table keeps serving the previous snapshot unchanged (see Prepare).
 func (t *Table) Load(dir string) (Stats, error) {
+	p, err := t.Prepare(dir)
+	if err != nil {
+		return t.Snapshot().Stats(), err
+	}
+	return p.Commit().Stats(), nil
+}
+
+// Prepared is a load of the rules directory that validated but is not in service yet: the
+// daemon builds the rest of a generation (config, policy) on its Snapshot and then commits it,
+// or aborts it when any part of the generation fails. Until Commit or Abort the table accepts
+// no other load, so every Prepared must be ended by one of them.
+type Prepared struct {
+	t      *Table
+	txn    *memdb.Txn // the write transaction holding the new buckets, not yet committed
+	snap   *Snapshot
+	files  map[string]*fileState
+	counts [numLookupKinds]int
+	used   bucketSet
+	kinds  map[Kind]int
+	done   bool
+}
+
+// Prepare reads dir (*.rules native files and *.csv Exchange files, names starting with '.' and
+// other files ignored; symlinks followed), re-parses only the files whose size, mtime, ctime or
+// inode changed since the last commit, validates the whole resulting rule set, and builds the
+// difference (deletes and inserts of the changed rules) in one memdb write transaction that is
+// not committed. The Prepared's Snapshot reads the rules as they would be in service.
+//
+// On any error Prepare returns every error, sorted by file and line (errors.Join of *LoadError,
+// each "file:line: what is wrong: \"bad value\""), and the table is left as it was. A directory
+// with no rule files while the table holds rules is an error.
+func (t *Table) Prepare(dir string) (*Prepared, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	fail := func(errs []error) (Stats, error) {
+	fail := func(errs []error) (*Prepared, error) {
+		t.mu.Unlock()
 		sortErrors(errs)
-		return t.cur.Load().Stats(), errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
 	paths, err := ruleFiles(dir)
 	if err != nil {
@@ -102,24 +131,56 @@ func (t *Table) Load(dir string) (Stats, error) {
 	if errs = append(errs, pl.errs...); len(errs) > 0 {
 		return fail(errs)
 	}
-	if err := pl.commit(t.db, t.used); err != nil {
+	used := slices.Clone(t.used)
+	txn, err := pl.write(t.db, used)
+	if err != nil {
 		return fail([]error{&LoadError{Pos: Position{File: dir}, Err: err}})
 	}
-	t.files, t.counts = next, pl.counts
+	kinds := maps.Clone(t.kinds)
 	for _, c := range removed {
-		t.kinds[c.Kind]--
+		kinds[c.Kind]--
 	}
 	for _, c := range added {
-		t.kinds[c.Kind]++
+		kinds[c.Kind]++
 	}
-	for k, n := range t.kinds {
+	for k, n := range kinds {
 		if n == 0 {
-			delete(t.kinds, k)
+			delete(kinds, k)
 		}
 	}
-	snap := t.newSnapshot(len(todo))
+	p := &Prepared{t: t, txn: txn, files: next, counts: pl.counts, used: used, kinds: kinds}
+	p.snap = t.snapshotOf(txn.Snapshot(), next, pl.counts, used, kinds, len(todo))
+	return p, nil
+}
+
+// Snapshot is the view of the rules the Prepared puts in service when committed.
+func (p *Prepared) Snapshot() *Snapshot { return p.snap }
+
+// Commit puts the prepared rules in service and returns the Snapshot now in service. It may be
+// called once; a Prepared that was aborted commits nothing.
+func (p *Prepared) Commit() *Snapshot {
+	if p.done {
+		return p.t.Snapshot()
+	}
+	p.done = true
+	t := p.t
+	defer t.mu.Unlock()
+	p.txn.Commit()
+	t.files, t.counts, t.used, t.kinds = p.files, p.counts, p.used, p.kinds
+	// Readers of the committed memdb see what the prepared snapshot saw.
+	snap := t.snapshotOf(t.db.Txn(false), p.files, p.counts, p.used, p.kinds, p.snap.stats.FilesParsed)
 	t.cur.Store(snap)
-	return snap.Stats(), nil
+	return snap
+}
+
+// Abort drops the prepared rules: the table stays as it was before Prepare.
+func (p *Prepared) Abort() {
+	if p.done {
+		return
+	}
+	p.done = true
+	p.txn.Abort()
+	p.t.mu.Unlock()
 }
 
 // parsedFile is one rule file a load reads.

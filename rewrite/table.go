@@ -184,12 +184,17 @@ func (t *Table) Snapshot() *Snapshot { return t.cur.Load() }
 
 // newSnapshot describes the table as committed; t.mu must be held.
 func (t *Table) newSnapshot(parsed int) *Snapshot {
-	st := Stats{ByKind: maps.Clone(t.kinds), ByFile: make(map[string]int, len(t.files)), FilesParsed: parsed}
-	for p, f := range t.files {
+	return t.snapshotOf(t.db.Txn(false), t.files, t.counts, t.used, t.kinds, parsed)
+}
+
+// snapshotOf is the view of a read transaction holding these files' rules.
+func (t *Table) snapshotOf(txn *memdb.Txn, files map[string]*fileState, counts [numLookupKinds]int, used bucketSet, kinds map[Kind]int, parsed int) *Snapshot {
+	st := Stats{ByKind: maps.Clone(kinds), ByFile: make(map[string]int, len(files)), FilesParsed: parsed}
+	for p, f := range files {
 		st.ByFile[p] = len(f.rules)
 		st.Rules += len(f.rules)
 	}
-	return &Snapshot{txn: t.db.Txn(false), opts: t.opts, seed: t.seed, counts: t.counts, used: slices.Clone(t.used), ids: t.ids, stats: st}
+	return &Snapshot{txn: txn, opts: t.opts, seed: t.seed, counts: counts, used: slices.Clone(used), ids: t.ids, stats: st}
 }
 
 // Stats describes the snapshot's rules. The maps are the caller's to keep.

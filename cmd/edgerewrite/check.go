@@ -10,12 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgerewrite/edgerewrite/milter"
+	"github.com/edgerewrite/edgerewrite/milter/config"
+
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 func checkFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
-	cfgPath := fs.String("c", milter.DefaultConfigPath, "the config `file`")
+	cfgPath := fs.String("c", config.DefaultConfigPath, "the config `file`")
 	return func(stdout, stderr io.Writer) int { return check(*cfgPath, stdout, stderr) }
 }
 
@@ -23,19 +24,19 @@ func checkFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
 // each problem on stderr as file:line, exit 1 when there is any.
 func check(cfgPath string, stdout, stderr io.Writer) int {
 	var problems []error
-	cfg, err := milter.LoadConfig(cfgPath)
-	problems = append(problems, milter.Problems(err)...)
+	cfg, err := config.LoadConfig(cfgPath)
+	problems = append(problems, config.Problems(err)...)
 	if cfg == nil {
 		return report("edgerewrite check", stdout, stderr, problems)
 	}
-	problems = append(problems, milter.Problems(cfg.CheckHost())...)
+	problems = append(problems, config.Problems(cfg.CheckHost())...)
 	printConfig(stdout, cfg)
 
 	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})
 	start := time.Now()
 	stats, err := table.Load(cfg.RulesDir)
 	if err != nil {
-		problems = append(problems, milter.Problems(err)...)
+		problems = append(problems, config.Problems(err)...)
 	} else {
 		printRules(stdout, cfg.RulesDir, stats, time.Since(start))
 	}
@@ -44,6 +45,7 @@ func check(cfgPath string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "warning: %s\n", w)
 		}
 	}
+	printDaemonStatus(stdout, cfg)
 	return report("edgerewrite check", stdout, stderr, problems)
 }
 
@@ -65,13 +67,13 @@ func report(cmd string, stdout, stderr io.Writer, problems []error) int {
 	return exitProblem
 }
 
-func printConfig(w io.Writer, cfg *milter.Config) {
+func printConfig(w io.Writer, cfg *config.Config) {
 	fmt.Fprintf(w, "config %s\n", cfg.Path())
 	listen := cfg.Listen
 	if strings.HasPrefix(listen, "unix:") {
 		group := cfg.SocketGroup
 		if group == "" {
-			group = milter.DefaultSocketGroup + " if it exists"
+			group = config.DefaultSocketGroup + " if it exists"
 		}
 		listen += fmt.Sprintf(" (mode %s, group %s)", cfg.SocketMode, group)
 	}

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgerewrite/edgerewrite/milter"
+	"github.com/edgerewrite/edgerewrite/milter/config"
+	"github.com/edgerewrite/edgerewrite/milter/decide"
+
 	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
@@ -52,7 +54,7 @@ type testArgs struct {
 
 func testFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
 	a := &testArgs{}
-	fs.StringVar(&a.cfg, "c", milter.DefaultConfigPath, "the config `file`")
+	fs.StringVar(&a.cfg, "c", config.DefaultConfigPath, "the config `file`")
 	fs.StringVar(&a.clientAddr, "client-addr", "", "the SMTP client's `IP` address ({client_addr})")
 	fs.StringVar(&a.clientName, "client-name", "", "the SMTP client's verified `hostname` ({client_name})")
 	fs.StringVar(&a.daemonName, "daemon-name", "", "the Postfix smtpd service `name` ({daemon_name})")
@@ -84,15 +86,11 @@ func runTest(a *testArgs, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	cfg, err := milter.LoadConfig(a.cfg)
+	gen, err := decide.LoadGeneration(a.cfg)
 	if err != nil {
-		return report("edgerewrite test", stdout, stderr, milter.Problems(err))
+		return report("edgerewrite test", stdout, stderr, config.Problems(err))
 	}
-	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})
-	if _, err := table.Load(cfg.RulesDir); err != nil {
-		return report("edgerewrite test", stdout, stderr, milter.Problems(err))
-	}
-	out := milter.Decide(in, table.Snapshot(), cfg.Policy(), milter.DecideOptions{RewriteOutboundToCc: cfg.OutboundToCc()}, now)
+	out := decide.Decide(gen, in, now)
 	for _, n := range notes {
 		fmt.Fprintf(stdout, "note: %s\n", n)
 	}
@@ -103,7 +101,7 @@ func runTest(a *testArgs, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitRefused
 }
 
-func anyRefused(o milter.Outcome) bool {
+func anyRefused(o decide.Outcome) bool {
 	for _, r := range o.Rcpts {
 		if r.Refused() {
 			return true
@@ -114,8 +112,8 @@ func anyRefused(o milter.Outcome) bool {
 
 // input builds the decision input from the flags and the message, with notes on what was
 // taken from the message.
-func (a *testArgs) input(stdin io.Reader) (milter.Input, []string, error) {
-	var in milter.Input
+func (a *testArgs) input(stdin io.Reader) (decide.Input, []string, error) {
+	var in decide.Input
 	var notes []string
 	if a.clientAddr != "" {
 		ip, err := netip.ParseAddr(a.clientAddr)
@@ -157,13 +155,13 @@ func (a *testArgs) input(stdin io.Reader) (milter.Input, []string, error) {
 		if len(fields) == 0 {
 			return in, nil, fmt.Errorf("--rcpt %q: no address", r)
 		}
-		in.Rcpts = append(in.Rcpts, milter.Rcpt{Addr: bareAddr(fields[0]), Args: fields[1:]})
+		in.Rcpts = append(in.Rcpts, decide.Rcpt{Addr: bareAddr(fields[0]), Args: fields[1:]})
 	}
 	if len(in.Rcpts) == 0 {
 		for _, h := range in.Headers {
 			if n := strings.ToLower(h.Name); n == "to" || n == "cc" || n == "bcc" {
 				for _, addr := range headerAddrs(h.Value) {
-					in.Rcpts = append(in.Rcpts, milter.Rcpt{Addr: addr})
+					in.Rcpts = append(in.Rcpts, decide.Rcpt{Addr: addr})
 				}
 			}
 		}

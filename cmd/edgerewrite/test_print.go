@@ -5,14 +5,15 @@ import (
 	"io"
 	"strings"
 
-	"github.com/edgerewrite/edgerewrite/milter"
+	"github.com/edgerewrite/edgerewrite/milter/decide"
+
 	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // printOutcome shows what `edgerewrite test` found: who sent it, the verdicts, and every
 // address before -> after with the rule behind it.
-func printOutcome(w io.Writer, in milter.Input, o milter.Outcome) {
+func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 	fmt.Fprintf(w, "client:     %s\n", describeConn(in.Conn))
 	if o.Class.Outbound {
 		fmt.Fprintf(w, "direction:  outbound, connector %s, tenant %s\n", o.Class.Connector, o.Class.Tenant)
@@ -74,7 +75,7 @@ func describeConn(c policy.Conn) string {
 	return strings.Join(parts, " ")
 }
 
-func resultLine(o milter.Outcome) string {
+func resultLine(o decide.Outcome) string {
 	switch {
 	case o.Observe:
 		return fmt.Sprintf("accepted unchanged (observe mode; would be: %s) (exit 0)", o.Verdict.Action)
@@ -108,7 +109,7 @@ func byRule(r *rewrite.Rule) string {
 	return "by " + r.String()
 }
 
-func printEnvelope(w io.Writer, in milter.Input, o milter.Outcome, p rewrite.Plan) {
+func printEnvelope(w io.Writer, in decide.Input, o decide.Outcome, p rewrite.Plan) {
 	fmt.Fprintln(w, "\nenvelope:")
 	from := "<" + in.From + ">"
 	switch {
@@ -149,7 +150,7 @@ func printEnvelope(w io.Writer, in milter.Input, o milter.Outcome, p rewrite.Pla
 	}
 }
 
-func printHeaders(w io.Writer, in milter.Input, p rewrite.Plan) {
+func printHeaders(w io.Writer, in decide.Input, p rewrite.Plan) {
 	fmt.Fprintln(w, "\nheaders:")
 	if len(in.Headers) == 0 {
 		fmt.Fprintln(w, "  none given")

@@ -1,7 +1,8 @@
-package milter
+package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,22 +14,39 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgerewrite/edgerewrite/milter"
 )
 
-// NewRegistry returns a Prometheus registry with the Go runtime and process collectors and the
-// daemon's metrics registered on it.
-func NewRegistry() (*prometheus.Registry, *Metrics) {
+// NewRegistry returns a Prometheus registry with the Go runtime and process collectors, the
+// daemon's reload metrics and the milter sessions' metrics registered on it.
+func NewRegistry() (*prometheus.Registry, *Metrics, *milter.Metrics) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg, NewMetrics(reg)
+	return reg, NewMetrics(reg), milter.NewMetrics(reg)
 }
 
 // HealthFunc reports whether the daemon is healthy, and if not, why.
 type HealthFunc func() (ok bool, reason string)
 
-// NewHTTPHandler serves GET /metrics (the registry, in the Prometheus exposition formats) and
-// GET /healthz: 200 "ok" when health says so, 503 with the reason otherwise.
-func NewHTTPHandler(reg *prometheus.Registry, health HealthFunc, log *slog.Logger) http.Handler {
+// Status is what the daemon serves, for people and tools (`edgerewrite check` reads it to show a
+// held edit): the generation in service and the edit the reload guard holds.
+type Status struct {
+	// Generation numbers the generation in service (0: none yet).
+	Generation uint64 `json:"generation"`
+	// Rules is the number of rules in service.
+	Rules int `json:"rules"`
+	// Held lists what the held edit would remove; empty when no edit is held.
+	Held []string `json:"held,omitempty"`
+}
+
+// NewHTTPHandler serves GET /metrics (the registry, in the Prometheus exposition formats),
+// GET /healthz (200 "ok" when health says so, 503 with the reason otherwise, then the status as
+// "key: value" lines) and GET /status (the status as JSON). status may be nil.
+func NewHTTPHandler(reg *prometheus.Registry, health HealthFunc, status func() Status, log *slog.Logger) http.Handler {
+	if status == nil {
+		status = func() Status { return Status{} }
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError),
@@ -41,12 +59,22 @@ func NewHTTPHandler(reg *prometheus.Registry, health HealthFunc, log *slog.Logge
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(w, reason+"\n")
-			return
+		} else {
+			io.WriteString(w, "ok\n")
 		}
-		io.WriteString(w, "ok\n")
+		st := status()
+		fmt.Fprintf(w, "generation: %d\nrules: %d\n", st.Generation, st.Rules)
+		for _, h := range st.Held {
+			fmt.Fprintf(w, "held: would remove %s\n", h)
+		}
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(status())
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "edgerewrite: see /metrics and /healthz", http.StatusNotFound)
+		http.Error(w, "edgerewrite: see /metrics, /healthz and /status", http.StatusNotFound)
 	})
 	return mux
 }

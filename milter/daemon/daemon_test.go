@@ -1,4 +1,4 @@
-package milter
+package daemon
 
 import (
 	"context"
@@ -144,7 +144,7 @@ func TestRunServesReloadsAndStops(t *testing.T) {
 	if got := optneg(t, d.sock); got != 'O' {
 		t.Errorf("SMFIC_OPTNEG answered with %q, want 'O'", got)
 	}
-	if code, body := d.get(t, "/healthz"); code != 200 || body != "ok\n" {
+	if code, body := d.get(t, "/healthz"); code != 200 || !strings.HasPrefix(body, "ok\ngeneration: 1\nrules: 1\n") {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
 	_, body := d.get(t, "/metrics")

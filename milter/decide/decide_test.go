@@ -1,4 +1,4 @@
-package milter
+package decide
 
 import (
 	"net/netip"
@@ -7,19 +7,51 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
+
+// testNow is the clock of the decision tests.
+var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// loadTestPolicy compiles the policy settings of a TOML file, observe mode forced on when asked.
+func loadTestPolicy(tb testing.TB, path string, observe bool) *policy.Policy {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if observe {
+		b = append([]byte("observe = true\n"), b...)
+	}
+	var cfg policy.Config
+	if err := toml.Unmarshal(b, &cfg); err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	cfg.RecipientDelimiter = "+"
+	pol, err := policy.New(cfg)
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	return pol
+}
+
+// gen is a generation of snap and pol with To/Cc rewriting of outbound mail on.
+func gen(snap *rewrite.Snapshot, pol *policy.Policy) *Generation {
+	return &Generation{Seq: 1, Policy: pol, Rules: snap, Options: Options{RewriteOutboundToCc: true}}
+}
 
 // decideFixtures loads the session test rules and policy for Decide alone.
 func decideFixtures(t *testing.T, policyEdit func(string) string) (*rewrite.Snapshot, *policy.Policy) {
 	t.Helper()
 	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: "+"})
-	if _, err := table.Load("testdata/session/rules"); err != nil {
+	if _, err := table.Load("../testdata/session/rules"); err != nil {
 		t.Fatal(err)
 	}
-	path := "testdata/session/policy.toml"
+	path := "../testdata/session/policy.toml"
 	if policyEdit != nil {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -127,7 +159,7 @@ func TestDecide(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out := Decide(tc.in, tc.snap, tc.pol, DecideOptions{RewriteOutboundToCc: true}, testNow)
+			out := Decide(gen(tc.snap, tc.pol), tc.in, testNow)
 			if out.Verdict.Action != tc.wantVerdict || out.Observe != tc.wantObserve {
 				t.Errorf("verdict %v observe %v, want %v %v", out.Verdict, out.Observe, tc.wantVerdict, tc.wantObserve)
 			}
@@ -143,9 +175,9 @@ func TestDecide(t *testing.T) {
 
 func TestDecide_ObserveComputesButAppliesNothing(t *testing.T) {
 	snap, _ := decideFixtures(t, nil)
-	pol := loadTestPolicy(t, "testdata/session/policy.toml", true)
+	pol := loadTestPolicy(t, "../testdata/session/policy.toml", true)
 	in := Input{Conn: connInternet, From: "s@example.net", Rcpts: []Rcpt{{Addr: "carol@contoso.com"}, {Addr: "bob@contoso.com"}}}
-	out := Decide(in, snap, pol, DecideOptions{}, testNow)
+	out := Decide(&Generation{Policy: pol, Rules: snap}, in, testNow)
 	if !out.Observe || out.Action() != policy.Accept || out.Apply() {
 		t.Errorf("observe: Observe %v Action %v Apply %v; want true accept false", out.Observe, out.Action(), out.Apply())
 	}
@@ -154,23 +186,29 @@ func TestDecide_ObserveComputesButAppliesNothing(t *testing.T) {
 	}
 }
 
-func TestDecideRecipient_SameAsEndOfMessage(t *testing.T) {
+// TestMessage_RecipientDecidedOnce: the outcome End reports for each recipient is the one
+// given at its RCPT, whatever changed in between.
+func TestMessage_RecipientDecidedOnce(t *testing.T) {
 	snap, pol := decideFixtures(t, nil)
-	cl := pol.Classify(connInternet)
-	in := Input{Conn: connInternet, From: "s@example.net", Rcpts: []Rcpt{{Addr: "carol@contoso.com"}, {Addr: "bob@contoso.com"}, {Addr: "nobody@fabrikam.com"}}}
-	out := Decide(in, snap, pol, DecideOptions{}, testNow)
-	for i, r := range in.Rcpts {
-		if got := DecideRecipient(cl, r.Addr, snap, pol, testNow); !reflect.DeepEqual(got, out.Rcpts[i]) {
-			t.Errorf("%s: RCPT stage %+v, end of message %+v", r.Addr, got, out.Rcpts[i])
-		}
+	m := gen(snap, pol).Begin(connInternet, "s@example.net", testNow)
+	var atRcpt []RcptOutcome
+	for _, a := range []string{"carol@contoso.com", "bob@contoso.com", "nobody@fabrikam.com"} {
+		atRcpt = append(atRcpt, m.Recipient(a, nil))
+	}
+	out := m.End("4QID")
+	if !reflect.DeepEqual(out.Rcpts, atRcpt) {
+		t.Errorf("end of message recipients %+v, RCPT stage %+v", out.Rcpts, atRcpt)
+	}
+	if got := m.Input().QueueID; got != "4QID" {
+		t.Errorf("queue ID %q", got)
 	}
 }
 
 func TestDecide_ObserveNamesTheWouldBeVerdictWhenEveryRecipientIsRefused(t *testing.T) {
 	snap, _ := decideFixtures(t, nil)
-	pol := loadTestPolicy(t, "testdata/session/policy.toml", true)
+	pol := loadTestPolicy(t, "../testdata/session/policy.toml", true)
 	in := Input{Conn: connInternet, From: "s@example.net", Rcpts: []Rcpt{{Addr: "carol@contoso.com"}}}
-	out := Decide(in, snap, pol, DecideOptions{}, testNow)
+	out := Decide(&Generation{Policy: pol, Rules: snap}, in, testNow)
 	if out.Verdict.Action != policy.Tempfail || out.Action() != policy.Accept || out.Apply() {
 		t.Errorf("observe, only a deferred recipient: verdict %v, Action %v, Apply %v; want would-be tempfail, told accept, nothing applied",
 			out.Verdict, out.Action(), out.Apply())

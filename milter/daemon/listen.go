@@ -1,4 +1,4 @@
-package milter
+package daemon
 
 import (
 	"errors"
@@ -10,13 +10,15 @@ import (
 	"os/user"
 	"strconv"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/milter/config"
 )
 
 // listenMilter opens the milter listener of cfg. A unix socket replaces a stale socket file (one
 // no process answers on), gets socket_mode, and is given to socket_group (by default "postfix"
 // when that group exists) so that Postfix's smtpd can connect.
-func listenMilter(cfg *Config, log *slog.Logger) (net.Listener, error) {
-	network, addr, err := cfg.listenAddr()
+func listenMilter(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
+	network, addr, err := cfg.ListenAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +29,7 @@ func listenMilter(cfg *Config, log *slog.Logger) (net.Listener, error) {
 		}
 		return l, nil
 	}
-	mode, err := cfg.socketMode()
+	mode, err := cfg.SocketFileMode()
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +79,7 @@ func removeStaleSocket(path string) error {
 func chownSocket(path, group string, log *slog.Logger) error {
 	explicit := group != ""
 	if !explicit {
-		group = DefaultSocketGroup
+		group = config.DefaultSocketGroup
 	}
 	g, err := user.LookupGroup(group)
 	if err != nil {

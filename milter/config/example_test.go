@@ -1,4 +1,4 @@
-package milter
+package config
 
 import (
 	"os"
@@ -13,7 +13,7 @@ import (
 )
 
 // examplePath is the commented config the packages install as /etc/edgerewrite/edgerewrite.toml.
-var examplePath = filepath.Join("..", "packaging", "edgerewrite.toml")
+var examplePath = filepath.Join("..", "..", "packaging", "edgerewrite.toml")
 
 // exampleDoc returns the example config with rules_dir pointed at dir (the default,
 // /etc/edgerewrite/rules, need not exist on a test machine) and, when uncomment is set, every

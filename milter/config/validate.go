@@ -1,4 +1,4 @@
-package milter
+package config
 
 import (
 	"cmp"
@@ -37,10 +37,10 @@ func (c *Config) validate() error {
 	add := func(key string, err error) {
 		errs = append(errs, &ConfigError{File: c.path, Line: c.lines[key], Err: err})
 	}
-	if _, _, err := c.listenAddr(); err != nil {
+	if _, _, err := c.ListenAddr(); err != nil {
 		add("listen", err)
 	}
-	if _, err := c.socketMode(); err != nil {
+	if _, err := c.SocketFileMode(); err != nil {
 		add("socket_mode", err)
 	}
 	if c.MetricsListen != "" {
@@ -54,7 +54,10 @@ func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		add("log_format", fmt.Errorf("%w: log_format %q: use \"text\" or \"json\"", ErrBadLog, c.LogFormat))
 	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
+	if g := c.GuardShare(); g < 0 || g > 1 {
+		add("reload_guard_share", fmt.Errorf("reload_guard_share %v: want a share from 0 (hold every edit that removes a rule) to 1 (never hold)", g))
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
 		add("log_level", err)
 	}
 	pc := c.Config
@@ -77,7 +80,7 @@ func (c *Config) validate() error {
 // CheckHost checks what only the machine that serves can tell: the unix socket's directory
 // exists and socket_group names a group. `check` and `serve` run it; `test` does not.
 func (c *Config) CheckHost() error {
-	network, addr, err := c.listenAddr()
+	network, addr, err := c.ListenAddr()
 	if err != nil || network != "unix" {
 		return nil // validate reported it; inet needs nothing here
 	}
@@ -95,9 +98,9 @@ func (c *Config) CheckHost() error {
 	return errors.Join(errs...)
 }
 
-// listenAddr splits Listen into a net.Listen network and address. A relative unix path is taken
+// ListenAddr splits Listen into a net.Listen network and address. A relative unix path is taken
 // relative to the config file's directory.
-func (c *Config) listenAddr() (network, addr string, err error) {
+func (c *Config) ListenAddr() (network, addr string, err error) {
 	kind, rest, ok := strings.Cut(c.Listen, ":")
 	switch {
 	case ok && kind == "unix":
@@ -146,8 +149,8 @@ func checkHostPort(hp string) error {
 	return nil
 }
 
-// socketMode parses SocketMode as octal permission bits.
-func (c *Config) socketMode() (os.FileMode, error) {
+// SocketFileMode parses SocketMode as octal permission bits.
+func (c *Config) SocketFileMode() (os.FileMode, error) {
 	m, err := strconv.ParseUint(c.SocketMode, 8, 32)
 	if err != nil || m > 0o777 {
 		return 0, fmt.Errorf("%w: socket_mode %q: want octal permissions such as \"0660\"", ErrBadSocketMode, c.SocketMode)
@@ -172,8 +175,8 @@ func checkRulesDir(dir string) error {
 	return nil
 }
 
-// parseLevel maps log_level to a slog level.
-func parseLevel(s string) (slog.Level, error) {
+// ParseLevel maps a log_level value to a slog level.
+func ParseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(s) {
 	case "debug":
 		return slog.LevelDebug, nil

@@ -1,4 +1,4 @@
-package milter
+package daemon
 
 import (
 	"io"
@@ -13,10 +13,10 @@ import (
 )
 
 func TestHTTPHandler(t *testing.T) {
-	reg, m := NewRegistry()
+	reg, m, _ := NewRegistry()
 	m.ObserveReload(true, 42, time.Now())
 	healthy, reason := false, "rules never loaded"
-	h := NewHTTPHandler(reg, func() (bool, string) { return healthy, reason }, slog.New(slog.DiscardHandler))
+	h := NewHTTPHandler(reg, func() (bool, string) { return healthy, reason }, nil, slog.New(slog.DiscardHandler))
 
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -37,7 +37,8 @@ func TestHTTPHandler(t *testing.T) {
 		{"metrics", true, "/metrics", 200, "edgerewrite_rules_loaded 42"},
 		{"go collector", true, "/metrics", 200, "go_goroutines "},
 		{"process collector", true, "/metrics", 200, "process_cpu_seconds_total "},
-		{"other path", true, "/", 404, "/metrics and /healthz"},
+		{"other path", true, "/", 404, "/metrics, /healthz and /status"},
+		{"status", true, "/status", 200, `{"generation":0,"rules":0}`},
 	}
 	for _, tt := range tests {
 		healthy = tt.healthy
@@ -50,7 +51,7 @@ func TestHTTPHandler(t *testing.T) {
 
 // TestMetricNames lints every metric of the registry the daemon serves, as CoreDNS does.
 func TestMetricNames(t *testing.T) {
-	reg, _ := NewRegistry()
+	reg, _, _ := NewRegistry()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

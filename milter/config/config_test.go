@@ -1,4 +1,4 @@
-package milter
+package config
 
 import (
 	"errors"
@@ -114,7 +114,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.Policy() == nil {
 		t.Error("no policy built")
 	}
-	if n, a, _ := cfg.listenAddr(); n != "unix" || a != "/var/spool/postfix/edgerewrite/edgerewrite.sock" {
+	if n, a, _ := cfg.ListenAddr(); n != "unix" || a != "/var/spool/postfix/edgerewrite/edgerewrite.sock" {
 		t.Errorf("listen = %s %s", n, a)
 	}
 }
@@ -127,10 +127,10 @@ func TestLoadConfigAllSet(t *testing.T) {
 	if cfg.Delimiter() != "+-" || cfg.OutboundToCc() || cfg.LogFormat != "json" || cfg.LogLevel != "debug" {
 		t.Errorf("settings not taken: %+v", cfg)
 	}
-	if n, a, err := cfg.listenAddr(); n != "tcp" || a != "127.0.0.1:9753" || err != nil {
+	if n, a, err := cfg.ListenAddr(); n != "tcp" || a != "127.0.0.1:9753" || err != nil {
 		t.Errorf("listen = %s %s %v", n, a, err)
 	}
-	if m, _ := cfg.socketMode(); m != 0o600 {
+	if m, _ := cfg.SocketFileMode(); m != 0o600 {
 		t.Errorf("socket_mode = %o", m)
 	}
 	if len(cfg.Connectors) != 1 || len(cfg.Cutovers) != 1 || cfg.Cutovers[0].End.IsZero() {
@@ -152,7 +152,7 @@ func TestEmptyDelimiter(t *testing.T) {
 	if cfg.Delimiter() != "" {
 		t.Errorf("delimiter = %q, want \"\" (extensions off)", cfg.Delimiter())
 	}
-	if _, a, _ := cfg.listenAddr(); a != filepath.Join(dir, "milter.sock") {
+	if _, a, _ := cfg.ListenAddr(); a != filepath.Join(dir, "milter.sock") {
 		t.Errorf("relative socket path not under the config's directory: %s", a)
 	}
 	if err := cfg.CheckHost(); err != nil {
@@ -226,7 +226,7 @@ func FuzzParseConfig(f *testing.F) {
 		if cfg.Policy() == nil {
 			t.Fatal("valid config without a policy")
 		}
-		if _, _, err := cfg.listenAddr(); err != nil {
+		if _, _, err := cfg.ListenAddr(); err != nil {
 			t.Fatalf("valid config with a bad listen: %v", err)
 		}
 	})

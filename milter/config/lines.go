@@ -1,4 +1,4 @@
-package milter
+package config
 
 import (
 	"strconv"

@@ -1,4 +1,4 @@
-package milter
+package decide
 
 import (
 	"strings"
@@ -28,14 +28,7 @@ type Input struct {
 	Headers []rewrite.Header
 }
 
-// DecideOptions are the settings a decision depends on besides rules and policy.
-type DecideOptions struct {
-	// RewriteOutboundToCc: see Settings.RewriteOutboundToCc.
-	RewriteOutboundToCc bool
-}
-
-// RcptOutcome is the decision for one envelope recipient. The RCPT stage of a session and
-// Decide compute it with the same function, DecideRecipient.
+// RcptOutcome is the decision for one envelope recipient, made once, at its RCPT.
 type RcptOutcome struct {
 	Addr string
 	// Resolved is true when a rule rewrites the address inbound.
@@ -66,6 +59,9 @@ type Outcome struct {
 	Plan rewrite.Plan
 	// Actions are the milter actions the plan becomes, in the order they are sent.
 	Actions []Action
+	// Changes are the plan's changed addresses (Plan.Changes), computed once for the log line
+	// and the metrics.
+	Changes []rewrite.Change
 }
 
 // Action returns what the MTA is told at end of message: the verdict's action, or Accept in
@@ -83,21 +79,67 @@ func (o *Outcome) Apply() bool {
 	return (a == policy.Accept || a == policy.Hold) && !o.Observe
 }
 
-// DecideRecipient decides one envelope recipient for a message of class cl: whether the
-// snapshot resolves it inbound and what the policy says (authoritative domains, cutover,
-// routing fallback).
-func DecideRecipient(cl policy.Class, rcpt string, snap *rewrite.Snapshot, pol *policy.Policy, now time.Time) RcptOutcome {
-	_, _, resolved := lookupOf(snap).Rewrite(rcpt, rewrite.Inbound)
-	return RcptOutcome{Addr: rcpt, Resolved: resolved, Result: pol.Recipient(cl, rcpt, resolved, now)}
+// Message is one message being decided: the generation it started on, its class (decided
+// once, at Begin), what was collected so far, and each recipient's outcome (decided once, at
+// Recipient). End turns it into the Outcome. A Message is used by one goroutine.
+type Message struct {
+	gen   *Generation
+	start time.Time
+	class policy.Class
+	in    Input
+	rcpts []RcptOutcome
 }
 
-// Decide classifies the message, decides each recipient and the message, and computes the
-// rewrite plan and the milter actions, from one rules snapshot. It does no I/O: the daemon's
-// session and `edgerewrite test` both call it, so the CLI shows exactly what the daemon does.
-// A nil snap rewrites nothing.
-func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOptions, now time.Time) Outcome {
-	cl := pol.Classify(in.Conn)
-	out := Outcome{Class: cl, Observe: cl.Observe, Rcpts: make([]RcptOutcome, len(in.Rcpts))}
+// Generation is the generation the message is decided by.
+func (m *Message) Generation() *Generation { return m.gen }
+
+// Class is the message's class: direction, connector, tenant, observe mode.
+func (m *Message) Class() policy.Class { return m.class }
+
+// Start is the time the message began.
+func (m *Message) Start() time.Time { return m.start }
+
+// Input is what the message collected so far.
+func (m *Message) Input() *Input { return &m.in }
+
+// Recipient decides the envelope recipient addr (with the ESMTP arguments of its RCPT TO):
+// whether the rules resolve it inbound and what the policy says (authoritative domains,
+// cutover, routing fallback). The outcome is kept for End, and a refused recipient is not part
+// of the message unless in observe mode.
+func (m *Message) Recipient(addr string, args []string) RcptOutcome {
+	_, _, resolved := m.gen.lookup().Rewrite(addr, rewrite.Inbound)
+	ro := RcptOutcome{Addr: addr, Resolved: resolved, Result: m.gen.Policy.Recipient(m.class, addr, resolved, m.start)}
+	m.in.Rcpts = append(m.in.Rcpts, Rcpt{Addr: addr, Args: args})
+	m.rcpts = append(m.rcpts, ro)
+	return ro
+}
+
+// Header records one header field, its value as the MTA sent it.
+func (m *Message) Header(name, value string) {
+	m.in.Headers = append(m.in.Headers, rewrite.Header{Name: name, Value: value})
+}
+
+// Decide is the whole decision for a message given at once, on generation g at time now:
+// Begin, Recipient for each recipient, Header for each header, End. `edgerewrite test` and the
+// tests use it; the daemon's session makes the same calls as the events arrive.
+func Decide(g *Generation, in Input, now time.Time) Outcome {
+	m := g.Begin(in.Conn, in.From, now)
+	for _, r := range in.Rcpts {
+		m.Recipient(r.Addr, r.Args)
+	}
+	for _, h := range in.Headers {
+		m.Header(h.Name, h.Value)
+	}
+	return m.End(in.QueueID)
+}
+
+// End decides the message as a whole from what was collected: the message-level policy
+// (tenant attribution, hold), the verdict, the rewrite plan and the milter actions, all from
+// the message's one generation. It does no I/O and changes nothing but the message's queue ID.
+func (m *Message) End(queueID string) Outcome {
+	m.in.QueueID = queueID
+	g, cl, in := m.gen, m.class, &m.in
+	out := Outcome{Class: cl, Observe: cl.Observe, Rcpts: m.rcpts}
 
 	// Recipients the message keeps: refused ones are gone (Postfix dropped them at RCPT),
 	// except in observe mode where nothing is refused.
@@ -105,7 +147,6 @@ func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOpt
 	var firstRefused *RcptOutcome
 	accepted := 0 // recipients the policy accepts, observe mode or not
 	for i, r := range in.Rcpts {
-		out.Rcpts[i] = DecideRecipient(cl, r.Addr, snap, pol, now)
 		if out.Rcpts[i].Refused() {
 			if firstRefused == nil {
 				firstRefused = &out.Rcpts[i]
@@ -128,7 +169,7 @@ func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOpt
 			msg.CrossTenantIDs = append(msg.CrossTenantIDs, strings.TrimSpace(h.Value))
 		}
 	}
-	mres := pol.Message(cl, msg, now)
+	mres := g.Policy.Message(cl, msg, m.start)
 	out.Verdict = mres.Verdict
 	out.RewriteSender = mres.RewriteSender
 	if out.Verdict.Action == policy.Accept && accepted == 0 && firstRefused != nil {
@@ -140,6 +181,7 @@ func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOpt
 		return out
 	}
 
+	opts := g.Options
 	ro := rewrite.PlanOptions{Recipients: true}
 	if cl.Outbound {
 		ro.Sender = mres.RewriteSender
@@ -159,8 +201,9 @@ func Decide(in Input, snap *rewrite.Snapshot, pol *policy.Policy, opts DecideOpt
 			return route, ok
 		}
 	}
-	out.Plan = rewrite.Compute(lookupOf(snap), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers})
+	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers})
 	out.Actions = PlanActions(out.Plan, kept)
+	out.Changes = out.Plan.Changes()
 	return out
 }
 
@@ -185,18 +228,4 @@ func headerAddrs(value string) []string {
 		return []string{strings.TrimSpace(value)}
 	}
 	return addrs
-}
-
-// noRules is the Lookup used when no snapshot is in service: nothing matches.
-type noRules struct{}
-
-func (noRules) Rewrite(addr string, _ rewrite.Direction) (string, *rewrite.Rule, bool) {
-	return addr, nil, false
-}
-
-func lookupOf(snap *rewrite.Snapshot) rewrite.Lookup {
-	if snap == nil {
-		return noRules{}
-	}
-	return snap
 }

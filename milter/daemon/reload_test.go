@@ -1,4 +1,4 @@
-package milter
+package daemon
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgerewrite/edgerewrite/milter/config"
+	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
@@ -72,7 +74,7 @@ func (e *reloadEnv) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ParseConfig(e.cfgPath, doc)
+	cfg, err := config.ParseConfig(e.cfgPath, doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +82,11 @@ func (e *reloadEnv) start(t *testing.T) {
 	e.reg = prometheus.NewRegistry()
 	e.live = NewLive(LiveOptions{Config: cfg, ConfigBytes: doc, Logger: log, Metrics: NewMetrics(e.reg),
 		Table: rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})})
-	if _, err := e.live.LoadInitial(); err != nil {
+	if err := e.live.Reload("start", true); err != nil {
 		t.Fatal(err)
 	}
 	reload := func(reason string) {
-		_ = e.live.Reload(reason)
+		_ = e.live.Reload(reason, reason == reasonSignal)
 		e.reloads.Add(1)
 	}
 	e.watcher, err = NewWatcher(log, 0, reload, ConfigWatchDirs(e.cfgPath, e.rulesDir)...)
@@ -116,7 +118,7 @@ func atomicWrite(t *testing.T, path, content string) {
 
 // rewriteOut is what the rules in service make of addr outbound ("" when no rule matches).
 func (e *reloadEnv) rewriteOut(addr string) string {
-	out, _, ok := e.live.Snapshot().Rewrite(addr, rewrite.Outbound)
+	out, _, ok := e.live.Generation().Rules.Rewrite(addr, rewrite.Outbound)
 	if !ok {
 		return ""
 	}
@@ -295,18 +297,18 @@ func TestReloadConfigFileSymlinkSwap(t *testing.T) {
 	configMapSwap(t, cfgDir, "1", map[string]string{"edgerewrite.toml": cfgBody("")})
 	e := &reloadEnv{dir: dir, cfgPath: filepath.Join(cfgDir, "edgerewrite.toml"), rulesDir: rules, log: &logSink{}}
 	e.start(t)
-	if !e.live.Config().OutboundToCc() {
+	if !e.live.Generation().Config.OutboundToCc() {
 		t.Fatal("rewrite_outbound_to_cc should start true")
 	}
 	configMapSwap(t, cfgDir, "2", map[string]string{"edgerewrite.toml": cfgBody("rewrite_outbound_to_cc = false\nlisten_typo = 1\n")})
 	pollUntil(t, "bad config rejected", time.Second, func() bool {
 		return e.metric(t, "edgerewrite_reloads_total", "failure") >= 1
 	})
-	if !e.live.Config().OutboundToCc() || !strings.Contains(e.log.String(), `edgerewrite.toml:5: unknown key \"listen_typo\"`) {
+	if !e.live.Generation().Config.OutboundToCc() || !strings.Contains(e.log.String(), `edgerewrite.toml:5: unknown key \"listen_typo\"`) {
 		t.Errorf("a bad config was not refused with file:line:\n%s", e.log.String())
 	}
 	configMapSwap(t, cfgDir, "3", map[string]string{"edgerewrite.toml": cfgBody("rewrite_outbound_to_cc = false\n")})
-	pollUntil(t, "new config in service", time.Second, func() bool { return !e.live.Config().OutboundToCc() })
+	pollUntil(t, "new config in service", time.Second, func() bool { return !e.live.Generation().Config.OutboundToCc() })
 }
 
 func TestReloadRapidEditsDebounced(t *testing.T) {
@@ -391,8 +393,8 @@ func TestReloadTriggerAndFilters(t *testing.T) {
 func TestReloadRestartOnlySettings(t *testing.T) {
 	e := newReloadEnv(t, map[string]string{"a.rules": ruleJohn})
 	atomicWrite(t, e.cfgPath, strings.Replace(testConfig, "inet:127.0.0.1:0", "inet:127.0.0.1:9999", 1)+"log_level = \"debug\"\n")
-	pollUntil(t, "config reloaded", time.Second, func() bool { return e.live.Config().LogLevel == "debug" })
-	if got := e.live.Config().Listen; got != "inet:127.0.0.1:0" {
+	pollUntil(t, "config reloaded", time.Second, func() bool { return e.live.Generation().Config.LogLevel == "debug" })
+	if got := e.live.Generation().Config.Listen; got != "inet:127.0.0.1:0" {
 		t.Errorf("listen changed live to %q", got)
 	}
 	if !strings.Contains(e.log.String(), "takes effect at the next restart") {
@@ -434,4 +436,53 @@ func TestReloadRulesDirSymlinkSwap(t *testing.T) {
 	pollUntil(t, "edit in the new rules directory", time.Second, func() bool {
 		return e.rewriteOut("mary@tenanta.contoso.com") == "mary@contoso.com"
 	})
+}
+
+// TestReloadConfigAndBrokenRulesKeepTheWholeGeneration: a valid config edit made together with a
+// broken rule file puts neither in service. The config that would refuse unresolved recipients
+// of contoso.com is not served while its rules are rejected, the gauge says so, and fixing the
+// rule file brings both in at once.
+func TestReloadConfigAndBrokenRulesKeepTheWholeGeneration(t *testing.T) {
+	e := newReloadEnv(t, map[string]string{"a.rules": ruleJohn})
+	before := e.live.Generation()
+	orgConfig := testConfig + "[organization]\ndomains = [\"contoso.com\"]\n"
+	atomicWrite(t, e.cfgPath, orgConfig)
+	pollUntil(t, "config without rules change", time.Second, func() bool {
+		return e.live.Generation().Seq > before.Seq
+	})
+	before = e.live.Generation()
+
+	// The deploy: a [[domain]] that refuses unresolved recipients, and its rules, broken.
+	start := e.reloads.Load()
+	atomicWrite(t, filepath.Join(e.rulesDir, "a.rules"), ruleJohn+ruleMary+"mary@tenanta.contoso.com\n")
+	atomicWrite(t, e.cfgPath, orgConfig+"[[domain]]\nname = \"contoso.com\"\nunresolved = \"reject\"\n")
+	pollUntil(t, "failed reload of both edits", 2*time.Second, func() bool {
+		return e.reloads.Load() > start && e.metric(t, "edgerewrite_config_last_reload_successful", "") == 0
+	})
+	// Wait until the watcher has seen both files, then check the generation did not move.
+	time.Sleep(300 * time.Millisecond)
+	if g := e.live.Generation(); g != before {
+		t.Fatalf("generation %d in service after a failed reload, want %d unchanged", g.Seq, before.Seq)
+	}
+	cl := before.Policy.Classify(policy.Conn{})
+	if r := e.live.Generation().Policy.Recipient(cl, "mary@contoso.com", false, time.Now()); r.Verdict.Action != policy.Accept {
+		t.Errorf("an unresolved recipient gets %v from the generation in service, want accept as before", r.Verdict)
+	}
+	if !strings.Contains(e.log.String(), "a.rules:3:") {
+		t.Errorf("the log does not name the broken line:\n%s", e.log.String())
+	}
+
+	// Fixing the rule file brings the new config and the rules in together.
+	atomicWrite(t, filepath.Join(e.rulesDir, "a.rules"), ruleJohn+ruleMary)
+	pollUntil(t, "fixed generation", 2*time.Second, func() bool { return e.live.Generation() != before })
+	g := e.live.Generation()
+	if got, _, _ := g.Rules.Rewrite("mary@tenanta.contoso.com", rewrite.Outbound); got != "mary@contoso.com" {
+		t.Errorf("rules of the new generation: mary -> %q", got)
+	}
+	if r := g.Policy.Recipient(cl, "nobody@contoso.com", false, time.Now()); r.Verdict.Action != policy.Reject {
+		t.Errorf("config of the new generation: unresolved recipient gets %v, want reject", r.Verdict)
+	}
+	if v := e.metric(t, "edgerewrite_config_last_reload_successful", ""); v != 1 {
+		t.Errorf("config_last_reload_successful = %v after the fix, want 1", v)
+	}
 }

@@ -1,9 +1,10 @@
-package milter
+package config
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,6 +30,9 @@ const (
 	DefaultMetricsListen      = "127.0.0.1:9754"
 	DefaultLogFormat          = "text"
 	DefaultLogLevel           = "info"
+	// DefaultReloadGuardShare: an automatic reload that would remove more than a tenth of the
+	// rules in service waits for `systemctl reload edgerewrite`.
+	DefaultReloadGuardShare = 0.10
 )
 
 // Config is the one config file of the daemon: the daemon settings below plus the policy
@@ -53,6 +57,10 @@ type Config struct {
 	LogFormat string `toml:"log_format"`
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string `toml:"log_level"`
+	// ReloadGuardShare is the share of the rules in service (0 to 1) that an automatic reload
+	// may remove; an edit that removes more is held until confirmed with SIGHUP. nil is
+	// DefaultReloadGuardShare.
+	ReloadGuardShare *float64 `toml:"reload_guard_share"`
 
 	policy.Config
 
@@ -144,6 +152,14 @@ func (c *Config) Delimiter() string {
 	return *c.RecipientDelimiter
 }
 
+// GuardShare is the reload guard's share in effect (see ReloadGuardShare).
+func (c *Config) GuardShare() float64 {
+	if c.ReloadGuardShare == nil {
+		return DefaultReloadGuardShare
+	}
+	return *c.ReloadGuardShare
+}
+
 // OutboundToCc reports whether outbound To and Cc are rewritten.
 func (c *Config) OutboundToCc() bool { return c.RewriteOutboundToCc == nil || *c.RewriteOutboundToCc }
 
@@ -195,4 +211,36 @@ func decodeMessage(de *toml.DecodeError) string {
 		}
 	}
 	return msg
+}
+
+// KeepRestartSettings copies into c the settings of the running config that cannot change
+// without a restart, logging each that the file changes, and rebuilds the policy if the
+// recipient delimiter it was built with changed back.
+func (c *Config) KeepRestartSettings(running *Config, log *slog.Logger) error {
+	keep := func(key string, dst *string, was string) {
+		if *dst != was {
+			log.Warn("setting changed; it takes effect at the next restart", "key", key, "running", was, "file", *dst)
+			*dst = was
+		}
+	}
+	keep("listen", &c.Listen, running.Listen)
+	keep("socket_mode", &c.SocketMode, running.SocketMode)
+	keep("socket_group", &c.SocketGroup, running.SocketGroup)
+	keep("rules_dir", &c.RulesDir, running.RulesDir)
+	keep("metrics_listen", &c.MetricsListen, running.MetricsListen)
+	keep("log_format", &c.LogFormat, running.LogFormat)
+	delim := c.Delimiter()
+	keep("recipient_delimiter", &delim, running.Delimiter())
+	if delim == c.Delimiter() {
+		return nil
+	}
+	c.RecipientDelimiter = &delim
+	pc := c.Config
+	pc.RecipientDelimiter = delim
+	p, err := policy.New(pc)
+	if err != nil {
+		return &ConfigError{File: c.path, Err: err}
+	}
+	c.policy = p
+	return nil
 }

@@ -1,4 +1,4 @@
-package milter
+package daemon
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
+	"github.com/edgerewrite/edgerewrite/milter"
+	"github.com/edgerewrite/edgerewrite/milter/config"
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
@@ -69,9 +71,9 @@ func Run(ctx context.Context, o RunOptions) error {
 	defer signal.Stop(hup)
 	doc, err := os.ReadFile(o.ConfigPath)
 	if err != nil {
-		return &ConfigError{File: o.ConfigPath, Err: fmt.Errorf("reading config: %w", err)}
+		return &config.ConfigError{File: o.ConfigPath, Err: fmt.Errorf("reading config: %w", err)}
 	}
-	cfg, err := ParseConfig(o.ConfigPath, doc)
+	cfg, err := config.ParseConfig(o.ConfigPath, doc)
 	if err != nil {
 		return err
 	}
@@ -79,7 +81,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		return err
 	}
 	level := new(slog.LevelVar)
-	lv, _ := parseLevel(cfg.LogLevel)
+	lv, _ := config.ParseLevel(cfg.LogLevel)
 	level.Set(lv)
 	log := newLogger(cfg.LogFormat, o.LogOutput, level)
 	if o.CaptureStdLog {
@@ -95,21 +97,21 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	log.Info("starting", "version", o.Version, "config", o.ConfigPath)
 
-	reg, metrics := NewRegistry()
+	reg, metrics, sessionMetrics := NewRegistry()
 	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})
-	var srv *Server
+	// The first generation is built before anything serves, so every callback below reads a
+	// generation that exists.
 	live := NewLive(LiveOptions{Config: cfg, ConfigBytes: doc, Table: table, Logger: log, Level: level,
-		Metrics: metrics, Settings: func(s Settings) { srv.SetSettings(s) }})
-	stats, err := live.LoadInitial()
-	if err != nil {
-		return fmt.Errorf("the rules in %s do not load:\n%w", cfg.RulesDir, err)
+		Metrics: metrics})
+	if err := live.Reload("start", true); err != nil {
+		return fmt.Errorf("the configuration and rules do not load:\n%w", err)
 	}
+	stats := live.Generation().Rules.Stats()
 	log.Info("rules loaded", "dir", cfg.RulesDir, "rules", stats.Rules, "files", len(stats.ByFile))
 	for _, w := range cfg.Policy().Warnings() {
 		log.Warn("config", "warning", w)
 	}
-	srv = NewServer(ServerOptions{Tables: live.Snapshot, Policy: live.Policy, Settings: cfg.Settings(),
-		Logger: log, Metrics: metrics})
+	srv := milter.NewServer(milter.ServerOptions{Generation: live.Generation, Logger: log, Metrics: sessionMetrics})
 
 	ml, err := listenMilter(cfg, log)
 	if err != nil {
@@ -127,20 +129,20 @@ func Run(ctx context.Context, o RunOptions) error {
 			}
 			return true, ""
 		}
-		if hs, err = listenHTTP(cfg.MetricsListen, NewHTTPHandler(reg, health, log), log); err != nil {
+		if hs, err = listenHTTP(cfg.MetricsListen, NewHTTPHandler(reg, health, live.Status, log), log); err != nil {
 			ml.Close()
 			return err
 		}
 	}
 
 	status := func() string {
-		return fmt.Sprintf("STATUS=serving %d rules", live.Snapshot().Stats().Rules)
+		return fmt.Sprintf("STATUS=serving %d rules", live.Generation().Rules.Stats().Rules)
 	}
 	reload := func(reason string) {
 		if reason == reasonSignal {
 			notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
 		}
-		_ = live.Reload(reason) // every problem is logged; the old state keeps serving
+		_ = live.Reload(reason, reason == reasonSignal) // every problem is logged; the old generation keeps serving; SIGHUP confirms a held edit
 		if reason == reasonSignal {
 			notify("READY=1\n" + status())
 		} else {

@@ -1,0 +1,41 @@
+package milter
+
+import (
+	"context"
+	"log/slog"
+	"net/textproto"
+	"time"
+
+	"github.com/edgerewrite/edgerewrite/milter/decide"
+)
+
+// logMessage writes the message's one log line.
+func (s *Server) logMessage(in *decide.Input, out *decide.Outcome, elapsed time.Duration) {
+	attrs := append(out.LogAttrs(in), slog.Float64("duration", elapsed.Seconds()))
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "message", attrs...)
+}
+
+// countMessage updates the per-message metrics.
+func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
+	m := s.metrics
+	m.Messages.WithLabelValues(decide.Direction(out.Class), out.Action().String(), orDash(out.Class.Connector), orDash(out.Class.Tenant)).Inc()
+	if out.Apply() {
+		for _, c := range out.Changes {
+			field := c.Field
+			if field != "mail-from" && field != "rcpt" {
+				field = textproto.CanonicalMIMEHeaderKey(field)
+			}
+			m.Rewrites.WithLabelValues(field).Inc()
+		}
+	}
+	m.HeadersUnparsed.Add(float64(len(out.Plan.Skipped)))
+	m.MessageDuration.Observe(elapsed.Seconds())
+}
+
+// orDash is the label value of an empty connector or tenant: the Internet's.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
