@@ -16,8 +16,9 @@ import (
 // TestE2EJSONLog runs `edgerewrite serve` with log_format = "json" in smtpd_milters of a real
 // Postfix: a few hundred messages (outbound rewritten, inbound rewritten, relay attempts
 // refused at RCPT), and milter connections that make go-milter log on its own (a command it
-// does not know, a malformed connect, a packet cut short). From start to stop, every line the
-// daemon writes must be one JSON object with time, level and msg.
+// does not know, a malformed connect, a packet cut short, a reply the MTA does not take). From
+// start to stop, every line the daemon writes must be one JSON object with time, level and
+// msg, and the failed write is logged once.
 func TestE2EJSONLog(t *testing.T) {
 	harness.RequirePostfix(t)
 	bin := harness.MustBuildEdgerewrite(t)
@@ -26,9 +27,12 @@ func TestE2EJSONLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A unix socket: a write to one whose peer shut its reading side fails at once (EPIPE),
+	// which makes the end-of-message write error below certain.
+	sock := filepath.Join(dir, "json.sock")
 	conf := filepath.Join(dir, "json.toml")
 	if _, err := harness.WriteDaemonConfig(conf, harness.DaemonConfig{
-		RulesDir: rules, LogFormat: "json", LogLevel: "info", Extra: e2eRead(t, "daemon.toml"),
+		Listen: "unix:" + sock, RulesDir: rules, LogFormat: "json", LogLevel: "info", Extra: e2eRead(t, "daemon.toml"),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +83,8 @@ func TestE2EJSONLog(t *testing.T) {
 	}
 
 	// go-milter's own lines: each connection below makes it log once through the standard
-	// log package and close the connection.
-	network, address, _ := strings.Cut(er.Listen, ":")
-	if network == "inet" {
-		network = "tcp"
-	}
+	// log package and close the connection. The last one cannot take the reply to its end of
+	// message: that write error must be logged once.
 	for _, tc := range []struct {
 		name, line string
 		send       []byte
@@ -91,10 +92,16 @@ func TestE2EJSONLog(t *testing.T) {
 		{"unknown command", "Unrecognized command code", milterPacket('Z', nil)},
 		{"malformed connect", "malformed connect command", milterPacket('C', []byte("x"))},
 		{"packet cut short", "Error reading milter command", milterPacket('H', []byte("helo.example"))[:8]},
+		{"reply not taken", "broken pipe", milterPacket('E', nil)},
 	} {
-		c, err := net.Dial(network, address)
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tc.name == "reply not taken" {
+			if err := c.CloseRead(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if _, err := c.Write(tc.send); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -112,7 +119,7 @@ func TestE2EJSONLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := er.Log()
-	var lines, messageLines int
+	var lines, messageLines, writeErrors int
 	levels := map[string]string{}
 	for i, l := range strings.Split(strings.TrimSuffix(log, "\n"), "\n") {
 		lines++
@@ -124,7 +131,11 @@ func TestE2EJSONLog(t *testing.T) {
 		if rec.Msg == "message" {
 			messageLines++
 		}
-		for _, want := range []string{"Unrecognized command code", "malformed connect command", "Error reading milter command"} {
+		if strings.Contains(l, "broken pipe") {
+			writeErrors++
+		}
+		for _, want := range []string{"Unrecognized command code", "malformed connect command", "Error reading milter command",
+			"Error writing packet"} {
 			if strings.Contains(rec.Msg, want) {
 				levels[want] = rec.Level
 			}
@@ -133,13 +144,23 @@ func TestE2EJSONLog(t *testing.T) {
 	if messageLines < accepted {
 		t.Errorf("%d per-message lines for %d accepted messages", messageLines, accepted)
 	}
+	if writeErrors != 1 {
+		t.Errorf("the reply the MTA did not take is in %d log lines, want 1", writeErrors)
+	}
 	for line, want := range map[string]string{"Unrecognized command code": "WARN",
-		"malformed connect command": "ERROR", "Error reading milter command": "WARN"} {
+		"malformed connect command": "ERROR", "Error reading milter command": "WARN", "Error writing packet": "ERROR"} {
 		if levels[line] != want {
 			t.Errorf("go-milter's %q logged at level %q, want %s", line, levels[line], want)
 		}
 	}
 	t.Logf("%d log lines, %d of them per message", lines, messageLines)
+	if t.Failed() {
+		for _, l := range strings.Split(log, "\n") {
+			if !strings.Contains(l, `"msg":"message"`) {
+				t.Log(l) // the daemon's own lines, without the per-message ones
+			}
+		}
+	}
 }
 
 // jsonLogEnvelope is message i of TestE2EJSONLog and where to send it: outbound from the tenant
