@@ -29,6 +29,20 @@ func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 		}
 	}
 	m.HeadersUnparsed.Add(float64(len(out.Plan.Skipped)))
+	if n := len(out.Plan.NeedUTF8); n > 0 {
+		m.RewritesWithheld.WithLabelValues("needs-smtputf8").Add(float64(n))
+	}
+	switch {
+	case out.BodyState == "":
+	case out.CalendarErr != nil:
+		m.Calendar.WithLabelValues("malformed").Inc()
+	case out.BodyState == "too-large":
+		m.Calendar.WithLabelValues("too-large").Inc()
+	case len(out.Calendar) > 0:
+		m.Calendar.WithLabelValues("rewritten").Inc()
+	default:
+		m.Calendar.WithLabelValues("unchanged").Inc()
+	}
 	m.MessageDuration.Observe(elapsed.Seconds())
 }
 

@@ -18,6 +18,12 @@ type Metrics struct {
 	Messages *prometheus.CounterVec
 	// Rewrites counts changed addresses by field: "mail-from", "rcpt", or the header name.
 	Rewrites *prometheus.CounterVec
+	// RewritesWithheld counts rewrites a rule called for but that were not made, by reason:
+	// "needs-smtputf8" (the new address needs UTF-8 and the transaction is not SMTPUTF8).
+	RewritesWithheld *prometheus.CounterVec
+	// Calendar counts messages whose body was read for calendar data, by result: "rewritten",
+	// "unchanged", "too-large" (over calendar_max_bytes, passed unread) or "malformed".
+	Calendar *prometheus.CounterVec
 	// HeadersUnparsed counts address headers left unchanged because they could not be parsed.
 	HeadersUnparsed prometheus.Counter
 	// MessageDuration is the time from MAIL FROM to the end-of-message reply.
@@ -42,6 +48,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: MetricsNamespace, Name: "rewrites_total",
 			Help: "Rewritten addresses by field (mail-from, rcpt, header name).",
 		}, []string{"field"}),
+		RewritesWithheld: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "rewrites_withheld_total",
+			Help: "Rewrites a rule called for but not made, by reason.",
+		}, []string{"reason"}),
+		Calendar: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "calendar_messages_total",
+			Help: "Messages whose body was read for calendar data, by result.",
+		}, []string{"result"}),
 		HeadersUnparsed: f.NewCounter(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "headers_unparsed_total",
 			Help: "Address headers left unchanged because they could not be parsed.",

@@ -58,13 +58,14 @@ func isSubdomain(d, parent string) bool {
 // side of bidirectional rules: address rules as above, then domain rules. Matching is
 // case-insensitive and IDNA-aware (lookupForm); what is kept (the local part, the extension)
 // keeps its bytes, and the rule's side is written as the rule wrote it, less a trailing dot
-// of its domain (not allowed in an SMTP address, RFC 5321 §4.1.2).
+// of its domain (not allowed in an SMTP address, RFC 5321 §4.1.2). A U-label stays a U-label
+// here: whether the transaction may carry it is Compute's to decide (PlanOptions.SMTPUTF8).
 func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok bool) {
 	nl, nd, err := lookupForm(addr)
 	if err != nil {
 		return addr, nil, false // no domain, or not a domain name: [192.0.2.1], "", postmaster
 	}
-	local, _, _ := splitAddress(addr)
+	local, _, _ := SplitAddress(addr)
 	byAddress, byDomain := outAddress, outDomain
 	if d == Inbound {
 		byAddress, byDomain = inAddress, inDomain
@@ -76,8 +77,8 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 		ext := ""
 		if c == nil {
 			var base string
-			if base, ext = extension(local, s.opts.RecipientDelimiter); base != "" {
-				c = s.find(byAddress, normalizeLocal(base), nd)
+			if base, ext = SplitExtension(local, s.opts.RecipientDelimiter); base != "" {
+				c = s.find(byAddress, NormalizeLocal(base), nd)
 			}
 		}
 		if c != nil {
@@ -88,7 +89,7 @@ func (s *Snapshot) Rewrite(addr string, d Direction) (out string, rule *Rule, ok
 			if ext == "" {
 				return target, &c.Rule, true
 			}
-			tl, td, _ := splitAddress(target)
+			tl, td, _ := SplitAddress(target)
 			return withExtension(tl, td, ext), &c.Rule, true
 		}
 	}

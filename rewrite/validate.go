@@ -144,7 +144,7 @@ func compile(r Rule) (*compiled, []error) {
 }
 
 func ruleAddress(s, side string, bad func(error, string, ...any)) normAddr {
-	l, d, ok := splitAddress(s)
+	l, d, ok := SplitAddress(s)
 	if !ok {
 		bad(ErrBadAddress, ": %s address: %q", side, s)
 		return normAddr{}

@@ -17,7 +17,8 @@ func (c *Config) PolicyFingerprint() string {
 		Delimiter    string
 		OutboundToCc bool
 		GuardShare   float64
-	}{c.Config, c.Delimiter(), c.OutboundToCc(), c.GuardShare()})
+		Calendar     [3]any
+	}{c.Config, c.Delimiter(), c.OutboundToCc(), c.GuardShare(), [3]any{c.CalendarOut(), c.CalendarIn(), c.CalendarLimit()}})
 	if err != nil {
 		// Only plain values are marshalled; an error is a programming error.
 		panic("config: fingerprint: " + err.Error())

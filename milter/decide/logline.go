@@ -60,6 +60,13 @@ func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
 		}
 		attrs = append(attrs, slog.Any("unparsed", unparsed))
 	}
+	if len(o.Plan.NeedUTF8) > 0 {
+		var held strList
+		for _, c := range o.Plan.NeedUTF8 {
+			held = append(held, c.Field+":"+c.Old+"->"+c.New)
+		}
+		attrs = append(attrs, slog.Any("not_rewritten_needs_smtputf8", held))
+	}
 	attrs = append(attrs, slog.String("from", in.From))
 	if s := o.Plan.Sender; s != nil && s.New != s.Old {
 		attrs = append(attrs, slog.String("from_new", s.New))
