@@ -18,14 +18,6 @@ fuzz_targets = $(GO) list -f '{{.ImportPath}} {{.Dir}} {{join .TestGoFiles " "}}
 		[ -n "$$files" ] || continue; \
 		(cd "$$dir" && grep -ho '^func Fuzz[A-Za-z0-9_]*' $$files) | sed "s|^func |$$pkg |"; \
 	done
-# run_fuzz runs every fuzz target for the time given as $(1), one after another, and stops at
-# the first that fails (its crasher is left in testdata/fuzz/ to be committed with the fix).
-run_fuzz = set -o pipefail; targets=$$($(fuzz_targets)) || exit 1; \
-	[ -n "$$targets" ] || { echo "no fuzz targets found"; exit 1; }; \
-	while read -r pkg f; do \
-		echo "== $$pkg $$f ($(1))"; \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(1) $$pkg || exit 1; \
-	done <<< "$$targets"
 
 .PHONY: all build deps lint unit test scale demo bench fuzz fuzz-short package package-check clean
 
@@ -66,18 +58,20 @@ demo: deps build
 bench: deps build
 	$(GO) run ./integration/bench -bin bin/edgerewrite -out BENCHMARKS.md
 
-## fuzz: run every fuzz target for FUZZTIME each
+## fuzz: run every fuzz target for FUZZTIME each, one after another
+# It stops at the first target that fails; the failing input is left in testdata/fuzz/, to be
+# committed with the fix.
 fuzz:
-	@$(call run_fuzz,$(FUZZTIME))
+	@set -o pipefail; targets=$$($(fuzz_targets)) && [ -n "$$targets" ] || { echo "no fuzz targets found"; exit 1; }; \
+	while read -r pkg f; do GO=$(GO) bash integration/fuzz.sh $$pkg $$f $(FUZZTIME) || exit 1; done <<< "$$targets"
 
 ## fuzz-short: run every fuzz target for FUZZTIME_SHORT each (part of make test)
 # Two targets at a time with one fuzzing worker each: building and starting a target costs more
 # than its few seconds of fuzzing, and that way two cores overlap it. A target's output is shown
 # when it fails.
 fuzz-short:
-	@set -o pipefail; $(fuzz_targets) | xargs -P 2 -L 1 bash -c \
-		'out=$$($(GO) test -run "^$$" -fuzz "^$$1$$" -fuzztime $(FUZZTIME_SHORT) -parallel 1 "$$0" 2>&1) \
-		&& echo "ok   $$0 $$1 ($(FUZZTIME_SHORT))" || { echo "FAIL $$0 $$1"; echo "$$out"; exit 255; }'
+	@set -o pipefail; $(fuzz_targets) | GO=$(GO) FUZZ_QUIET=1 FUZZ_FLAGS=-parallel=1 \
+		xargs -P 2 -L 1 sh -c 'bash integration/fuzz.sh "$$0" "$$1" $(FUZZTIME_SHORT) || exit 255'
 
 ## package: build dist/*.deb and dist/*.rpm with nfpm (pinned as a tool in go.mod)
 package: build
