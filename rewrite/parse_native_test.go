@@ -209,6 +209,7 @@ func FuzzParseNative(f *testing.F) {
 			}
 		}
 		roundTrip(t, rules)
+		csvRoundTrip(t, rules)
 	})
 }
 
