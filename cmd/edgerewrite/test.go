@@ -112,6 +112,10 @@ func anyRefused(o decide.Outcome) bool {
 
 // input builds the decision input from the flags and the message, with notes on what was
 // taken from the message.
+// maxTestBody bounds the body `test --message` reads for calendar data: past the largest
+// calendar_max_bytes a message can be decided on, so the limit in the config decides.
+const maxTestBody = 1<<30 + 1
+
 func (a *testArgs) input(stdin io.Reader) (decide.Input, []string, error) {
 	var in decide.Input
 	var notes []string
@@ -125,11 +129,11 @@ func (a *testArgs) input(stdin io.Reader) (decide.Input, []string, error) {
 	in.Conn.Name, in.Conn.DaemonName, in.Conn.AuthLogin = a.clientName, a.daemonName, a.saslLogin
 	in.Conn.CertSubject, in.Conn.CertIssuer = a.certSubject, a.certIssuer
 	if a.message != "" {
-		hs, err := readMessageHeader(a.message, stdin)
+		hs, body, err := readMessage(a.message, stdin, maxTestBody)
 		if err != nil {
 			return in, nil, err
 		}
-		in.Headers = hs
+		in.Headers, in.Body = hs, body
 	}
 	for _, h := range a.headers {
 		name, value, ok := strings.Cut(h, ":")

@@ -24,11 +24,19 @@ const maxMessageHeader = 1 << 20
 // the line end and a CR anywhere else stays in the value. A first line in mbox "From " form is
 // skipped.
 func readMessageHeader(path string, stdin io.Reader) ([]rewrite.Header, error) {
+	hs, _, err := readMessage(path, stdin, 0)
+	return hs, err
+}
+
+// readMessage is readMessageHeader that also reads up to maxBody bytes of the body that follows
+// the header (for calendar data); a longer body is cut there, which the decision then treats as
+// over its size limit.
+func readMessage(path string, stdin io.Reader, maxBody int64) ([]rewrite.Header, []byte, error) {
 	src := stdin
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("--message: %w", err)
+			return nil, nil, fmt.Errorf("--message: %w", err)
 		}
 		defer f.Close()
 		src = f
@@ -44,7 +52,7 @@ func readMessageHeader(path string, stdin io.Reader) ([]rewrite.Header, error) {
 			_, err = br.ReadSlice('\n')
 		}
 		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("--message %s: %w", path, err)
+			return nil, nil, fmt.Errorf("--message %s: %w", path, err)
 		}
 		lineNo++
 	}
@@ -55,7 +63,7 @@ func readMessageHeader(path string, stdin io.Reader) ([]rewrite.Header, error) {
 		raw, rerr := fields.Raw()
 		if rerr != nil {
 			// Raw fails only for fields added by hand, never for those ReadHeader read.
-			return nil, fmt.Errorf("--message %s:%d: %w", path, lineNo, rerr)
+			return nil, nil, fmt.Errorf("--message %s:%d: %w", path, lineNo, rerr)
 		}
 		hs = append(hs, headerFromRaw(raw))
 		lineNo += bytes.Count(raw, []byte("\n"))
@@ -63,12 +71,20 @@ func readMessageHeader(path string, stdin io.Reader) ([]rewrite.Header, error) {
 	// The limit cut the header off if every byte it allowed was read and none is left after
 	// the header: the header ran on to (or right up to) the limit.
 	if lr.N == 0 && br.Buffered() == 0 {
-		return nil, fmt.Errorf("--message %s: the header block is longer than %d bytes", path, maxMessageHeader)
+		return nil, nil, fmt.Errorf("--message %s: the header block is longer than %d bytes", path, maxMessageHeader)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--message %s:%d: not a header field: %w", path, lineNo, err)
+		return nil, nil, fmt.Errorf("--message %s:%d: not a header field: %w", path, lineNo, err)
 	}
-	return hs, nil
+	var rest []byte
+	if maxBody > 0 {
+		// The header reader may have buffered the body's start; the rest is still in src.
+		rest, err = io.ReadAll(io.LimitReader(io.MultiReader(br, src), maxBody))
+		if err != nil {
+			return nil, nil, fmt.Errorf("--message %s: reading the body: %w", path, err)
+		}
+	}
+	return hs, rest, nil
 }
 
 // headerFromRaw splits a field as go-message's reader keeps it (its lines, each ended with the

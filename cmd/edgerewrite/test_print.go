@@ -43,6 +43,7 @@ func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 	} else {
 		printEnvelope(w, in, o, plan)
 		printHeaders(w, in, plan)
+		printCalendar(w, o)
 		fmt.Fprintln(w, "\nmilter actions:")
 		if len(o.Actions) == 0 {
 			fmt.Fprintln(w, "  none")

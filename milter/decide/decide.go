@@ -29,6 +29,9 @@ type Input struct {
 	// Headers are the header fields in message order, values as the MTA sent them (leading
 	// space and folding kept).
 	Headers []rewrite.Header
+	// Body is the message body when the whole message is given at once (Decide); the milter
+	// session streams it in chunks instead.
+	Body []byte
 }
 
 // RcptOutcome is the decision for one envelope recipient, made once, at its RCPT.
@@ -151,6 +154,9 @@ func Decide(g *Generation, in Input, now time.Time) Outcome {
 	}
 	for _, h := range in.Headers {
 		m.Header(h.Name, h.Value)
+	}
+	if in.Body != nil && m.WantsBody() {
+		m.BodyChunk(in.Body)
 	}
 	return m.End(in.QueueID)
 }
