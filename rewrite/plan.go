@@ -39,6 +39,9 @@ type PlanOptions struct {
 	// InboundToCc rewrites To and Cc inbound. With OutboundToCc (and Sender) also set, an
 	// address no outbound rule matches is tried inbound.
 	InboundToCc bool
+	// KeepSigned leaves an inbound To or Cc as it is when a DKIM signature of the message covers
+	// it, and records the change it would have made in Plan.Kept (see dkim.go).
+	KeepSigned bool
 	// RcptFallback, when set, is asked for an envelope recipient no rule resolved (the policy's
 	// routing domain); it returns the new address or ok=false.
 	RcptFallback func(addr string) (string, bool)
@@ -91,6 +94,9 @@ type Plan struct {
 	Rcpts   []RcptChange
 	Headers []HeaderChange
 	Skipped []HeaderSkip
+	// Kept are the inbound To and Cc changes not made because a signature covers the field
+	// (PlanOptions.KeepSigned); they change nothing.
+	Kept []HeaderChange
 }
 
 // Empty reports whether the plan changes nothing (skipped headers change nothing either).
@@ -135,6 +141,10 @@ func Compute(l Lookup, o PlanOptions, m Message) Plan {
 	if o.Recipients {
 		p.Rcpts = rcptChanges(l, o.RcptFallback, m.Rcpts)
 	}
+	var signed signedFields
+	if o.KeepSigned && o.InboundToCc {
+		signed = signedFieldsOf(m.Headers)
+	}
 	var seen [numFields]int
 	for _, h := range m.Headers {
 		f := fieldOf(h.Name)
@@ -169,7 +179,12 @@ func Compute(l Lookup, o PlanOptions, m Message) Plan {
 		case err != nil:
 			p.Skipped = append(p.Skipped, HeaderSkip{Name: h.Name, Index: seen[f], Err: err})
 		case nv != h.Value:
-			p.Headers = append(p.Headers, HeaderChange{Name: h.Name, Index: seen[f], Old: h.Value, New: nv, Addrs: addrs})
+			hc := HeaderChange{Name: h.Name, Index: seen[f], Old: h.Value, New: foldLongLines(h.Name, h.Value, nv), Addrs: addrs}
+			if in && !out && signed.covers(h.Name) {
+				p.Kept = append(p.Kept, hc)
+				continue
+			}
+			p.Headers = append(p.Headers, hc)
 		}
 	}
 	return p
