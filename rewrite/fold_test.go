@@ -59,8 +59,8 @@ func TestFoldLongLines(t *testing.T) {
 			old: " a@contoso.com", new: " " + strings.Repeat("a", 1000) + "@contoso.com"},
 		{name: "unparsable value unchanged", field: "To", old: " x", new: " (" + strings.Repeat("a@b, ", 300)},
 		{name: "exact fold", field: "To",
-			old: " " + strings.Repeat("a", 500) + "@x, " + strings.Repeat("b", 400) + "@x",
-			new: " " + strings.Repeat("a", 500) + "@x, " + strings.Repeat("b", 500) + "@x",
+			old:  " " + strings.Repeat("a", 500) + "@x, " + strings.Repeat("b", 400) + "@x",
+			new:  " " + strings.Repeat("a", 500) + "@x, " + strings.Repeat("b", 500) + "@x",
 			want: " " + strings.Repeat("a", 500) + "@x,\n " + strings.Repeat("b", 500) + "@x", lines: 2},
 	}
 	for _, tt := range tests {
