@@ -29,5 +29,8 @@ func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 		}
 	}
 	m.HeadersUnparsed.Add(float64(len(out.Plan.Skipped)))
+	for _, k := range out.Plan.Kept {
+		m.HeadersKeptSigned.WithLabelValues(textproto.CanonicalMIMEHeaderKey(k.Name)).Inc()
+	}
 	m.MessageDuration.Observe(elapsed.Seconds())
 }

@@ -19,6 +19,9 @@ type Metrics struct {
 	Rewrites *prometheus.CounterVec
 	// HeadersUnparsed counts address headers left unchanged because they could not be parsed.
 	HeadersUnparsed prometheus.Counter
+	// HeadersKeptSigned counts inbound To and Cc fields (by field name) left as they were
+	// because a DKIM signature covers them (inbound_header_rewrite = "unsigned").
+	HeadersKeptSigned *prometheus.CounterVec
 	// MessageDuration is the time from MAIL FROM to the end-of-message reply.
 	MessageDuration prometheus.Histogram
 	// Panics counts recovered panics in a session; each one answered its message with a
@@ -45,6 +48,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: MetricsNamespace, Name: "headers_unparsed_total",
 			Help: "Address headers left unchanged because they could not be parsed.",
 		}),
+		HeadersKeptSigned: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "headers_kept_signed_total",
+			Help: "Inbound To and Cc fields left unrewritten because a DKIM signature covers them.",
+		}, []string{"field"}),
 		MessageDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Namespace: MetricsNamespace, Name: "message_duration_seconds",
 			Help:    "Time from MAIL FROM to the end-of-message reply.",

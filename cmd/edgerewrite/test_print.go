@@ -198,7 +198,16 @@ func printHeaders(w io.Writer, in decide.Input, p rewrite.Plan, would string) {
 				skip = &p.Skipped[i]
 			}
 		}
+		var kept *rewrite.HeaderChange
+		for i := range p.Kept {
+			if strings.EqualFold(p.Kept[i].Name, h.Name) && p.Kept[i].Index == idx {
+				kept = &p.Kept[i]
+			}
+		}
 		switch {
+		case kept != nil:
+			fmt.Fprintf(w, "  %s\n     (left as it is: a DKIM signature covers it; inbound_header_rewrite = \"always\" would make it\n      %s)\n",
+				field(h.Name, h.Value), field(h.Name, kept.New))
 		case change != nil:
 			fmt.Fprintf(w, "  %s\n", field(h.Name, h.Value))
 			fmt.Fprintf(w, "  -> %s%s\n", field(h.Name, change.New), would)

@@ -45,6 +45,14 @@ func TestTestCommand(t *testing.T) {
 			"SMFIR_ADDRCPT_PAR <john@tenanta.contoso.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;john@contoso.com",
 			"result:     accepted, with 2 rewrites (exit 0)",
 		}},
+		{"inbound To covered by a DKIM signature", args([]string{"--client-addr", "203.0.113.5", "--from", "alice@example.net",
+			"--rcpt", "john@contoso.com", "--header", "DKIM-Signature: v=1; d=example.net; s=s1; h=From : To; bh=x; b=y",
+			"--header", "To: John <john@contoso.com>"}), exitOK, []string{
+			"         -> <john@tenanta.contoso.com>  by testdata/ok/rules/contoso.rules:2",
+			"  To: John <john@contoso.com>\n     (left as it is: a DKIM signature covers it; inbound_header_rewrite = \"always\" would make it\n      To: John <john@tenanta.contoso.com>)",
+			"milter actions:\n  SMFIR_DELRCPT <john@contoso.com>\n  SMFIR_ADDRCPT_PAR <john@tenanta.contoso.com> ORCPT=rfc822;john@contoso.com\n\n",
+			"result:     accepted, with 1 rewrite (exit 0)",
+		}},
 		{"inbound unknown recipient", args([]string{"--client-addr", "203.0.113.5", "--from", "alice@example.net",
 			"--rcpt", "john@contoso.com", "--rcpt", "nobody@contoso.com"}), exitRefused, []string{
 			"<nobody@contoso.com>                     reject 550 5.1.1",

@@ -29,7 +29,7 @@ type Generation struct {
 // NewGeneration puts a validated config and a rules snapshot together.
 func NewGeneration(seq uint64, cfg *config.Config, rules *rewrite.Snapshot) *Generation {
 	return &Generation{Seq: seq, Config: cfg, Policy: cfg.Policy(), Rules: rules,
-		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc()}}
+		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), InboundHeaderRewrite: cfg.InboundHeaderRewrite}}
 }
 
 // Options are the settings a decision depends on besides rules and policy.
@@ -37,6 +37,9 @@ type Options struct {
 	// RewriteOutboundToCc also rewrites internal addresses in To and Cc of outbound mail, so
 	// that reply-all goes to the shared domain. Off is strict Exchange Edge behaviour.
 	RewriteOutboundToCc bool
+	// InboundHeaderRewrite is when inbound To and Cc are rewritten: config.InboundUnsigned
+	// (also for ""), config.InboundAlways or config.InboundNever.
+	InboundHeaderRewrite string
 }
 
 // lookup is the rules as a rewrite.Lookup: nothing matches when there is no snapshot.

@@ -57,6 +57,15 @@ func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
 		}
 		attrs = append(attrs, slog.Any("unparsed", unparsed))
 	}
+	if len(o.Plan.Kept) > 0 {
+		// What inbound_header_rewrite = "unsigned" left alone, so that a user asking why To
+		// still shows the shared domain finds the answer in the log.
+		var kept []string
+		for _, k := range o.Plan.Kept {
+			kept = append(kept, fmt.Sprintf("%s[%d]", k.Name, k.Index))
+		}
+		attrs = append(attrs, slog.Any("kept_signed", kept))
+	}
 	if record {
 		attrs = append(attrs, slog.String("from", in.From), slog.Any("rcpts", rcptAddrs(in.Rcpts)))
 	}
