@@ -81,7 +81,7 @@ func (p *Policy) attribute(cl Class, t *tenant, m Message) (Verdict, bool) {
 			return fail("sender-domain: none", "sender address %s has no domain; tenant %s may send only from its own domains",
 				quoteAddr(m.From), t.name)
 		}
-		if d := msgDomain(dom); !p.ownedBy(d, t) {
+		if d := msgDomain(dom); !p.ownedBy(d, t) && !(t.forwarding && p.forwarded(d)) {
 			return fail("sender-domain: "+replySafe(d), "sender domain %s is not allowed for tenant %s", replySafe(d), t.name)
 		}
 	}
@@ -93,7 +93,7 @@ func (p *Policy) attribute(cl Class, t *tenant, m Message) (Verdict, bool) {
 			continue
 		case ok && p.isOrgDomain(d):
 			// Another tenant's or an organisation domain not this tenant's: spoofing, bounce or not.
-		case null || t.allowForeignFrom:
+		case null || ok && t.forwarding && p.forwarded(d):
 			continue
 		}
 		if !ok {

@@ -184,7 +184,8 @@ func TestWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := strings.Join(p.Warnings(), "\n")
-	for _, want := range []string{`connector "eop-only" is recognised by networks alone`, `tenant "idle" is not used by any connector`} {
+	for _, want := range []string{`connector "eop-only" is recognised by networks alone`, "could relay through this gateway",
+		`tenant "idle" is not used by any connector`} {
 		if !strings.Contains(w, want) {
 			t.Errorf("warnings lack %q:\n%s", want, w)
 		}
