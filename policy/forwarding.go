@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // forwarded reports whether the normalised domain d of an outbound sender address is outside
 // the organisation, which on a tenant's connector means forwarded mail: a Microsoft 365 user's
@@ -29,4 +32,31 @@ func (p *Policy) forwarded(d string) bool {
 		}
 		s = s[i+1:]
 	}
+}
+
+// exchangeOnlineCertName is the name in the client certificate Exchange Online presents for
+// every Microsoft 365 customer.
+const exchangeOnlineCertName = "mail.protection.outlook.com"
+
+// forwardingWarnings names the connectors that take forwarded mail on Exchange Online's shared
+// certificate with nothing to tie a message to the tenant: any Microsoft 365 customer can point
+// a connector at the listener, and mail from its own domain then passes as forwarded mail.
+func (p *Policy) forwardingWarnings() []string {
+	var w []string
+	for _, cn := range p.connectors {
+		if !cn.tenant.forwarding || cn.tenant.ids != nil {
+			continue
+		}
+		for _, s := range cn.subjects {
+			if s == exchangeOnlineCertName {
+				w = append(w, fmt.Sprintf("connector %q takes forwarded mail (tenant %q: allow_foreign_from, on by default) "+
+					"on Exchange Online's certificate, which every Microsoft 365 customer presents: any of them could send "+
+					"from its own domains through this gateway; set tenant_ids if every message carries "+
+					"X-MS-Exchange-CrossTenant-Id, or allow_foreign_from = false if the tenant's users do not forward",
+					cn.name, cn.tenant.name))
+				break
+			}
+		}
+	}
+	return w
 }

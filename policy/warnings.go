@@ -39,6 +39,7 @@ func (p *Policy) collectWarnings(cfg Config) []string {
 			}
 		}
 	}
+	w = append(w, p.forwardingWarnings()...)
 	orgDomains := len(cfg.Organization.Domains) + len(cfg.Domains)
 	for _, t := range cfg.Tenants {
 		orgDomains += len(t.SenderDomains)
