@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"cmp"
 	"reflect"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestDecide_InboundHeaderRewrite(t *testing.T) {
 		{config.InboundNever, envelope, 0},
 	}
 	for _, tc := range tests {
-		t.Run(tc.setting, func(t *testing.T) {
+		t.Run(cmp.Or(tc.setting, "not set"), func(t *testing.T) {
 			g := gen(snap, pol)
 			g.Options.InboundHeaderRewrite = tc.setting
 			out := Decide(g, in, testNow)
@@ -44,6 +45,15 @@ func TestDecide_InboundHeaderRewrite(t *testing.T) {
 			}
 			if len(out.Plan.Kept) != tc.wantKept {
 				t.Errorf("kept %d signed fields, want %d", len(out.Plan.Kept), tc.wantKept)
+			}
+			var logged string
+			for _, a := range out.LogAttrs(&in) {
+				if a.Key == "kept_signed" {
+					logged = a.Value.String()
+				}
+			}
+			if want := map[bool]string{true: "[To[1]]", false: ""}[tc.wantKept > 0]; logged != want {
+				t.Errorf("log line kept_signed=%q, want %q", logged, want)
 			}
 		})
 	}
