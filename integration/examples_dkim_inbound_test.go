@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/edgerewrite/edgerewrite/integration/harness"
@@ -150,6 +151,11 @@ func TestExampleDKIMLongLine(t *testing.T) {
 	// A department of tenant A whose addresses leave under a longer name.
 	rule := "t.tenanta.contoso.com  tenant-a-long-department-name.contoso.com  outbound-only\n"
 	if err := os.WriteFile(filepath.Join(ex.rulesDir, "department.rules"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// systemctl reload edgerewrite: the file watcher may not be watching yet this soon after
+	// the start.
+	if err := ex.er.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	ex.waitMetric("edgerewrite_rules_loaded", "3")
