@@ -116,6 +116,26 @@ func TestE2EPolicy(t *testing.T) {
 		{"tenant B's connector with a tenant-A sender", tlsB, "john@tenanta.contoso.com",
 			[]string{"From: john@tenanta.contoso.com"},
 			"sender domain tenanta.contoso.com is not allowed for tenant tenant-b"},
+		// A From that mail readers show as another tenant's must not pass because it does not
+		// parse: the header is read once, and what cannot be read is refused.
+		{"a From walking around the parser with an unclosed comment", tlsA, "john@tenanta.contoso.com",
+			[]string{"From: <mary@tenantb.contoso.com>, (x <john@tenanta.contoso.com>", "X-MS-Exchange-CrossTenant-Id: " + e2eTenantAID},
+			"From header cannot be parsed as addresses; tenant tenant-a may send only from its own domains"},
+		{"a From with an unclosed quote", tlsA, "john@tenanta.contoso.com",
+			[]string{`From: "Mary <mary@tenantb.contoso.com>, <john@tenanta.contoso.com>`, "X-MS-Exchange-CrossTenant-Id: " + e2eTenantAID},
+			"From header cannot be parsed as addresses; tenant tenant-a may send only from its own domains"},
+		{"a From group with the tenant's address last", tlsA, "john@tenanta.contoso.com",
+			[]string{"From: Team: mary@tenantb.contoso.com, john@tenanta.contoso.com;", "X-MS-Exchange-CrossTenant-Id: " + e2eTenantAID},
+			"From header domain tenantb.contoso.com is not allowed for tenant tenant-a"},
+		{"a From with a bare CR", tlsA, "john@tenanta.contoso.com",
+			[]string{"From: mary@tenantb.contoso.com\r<john@tenanta.contoso.com>", "X-MS-Exchange-CrossTenant-Id: " + e2eTenantAID},
+			"From header cannot be parsed as addresses; tenant tenant-a may send only from its own domains"},
+		{"a Sender of another tenant", tlsA, "john@tenanta.contoso.com",
+			[]string{"From: john@tenanta.contoso.com", "Sender: mary@tenantb.contoso.com", "X-MS-Exchange-CrossTenant-Id: " + e2eTenantAID},
+			"Sender header domain tenantb.contoso.com is not allowed for tenant tenant-a"},
+		{"a Resent-From of another tenant", tlsA, "john@tenanta.contoso.com",
+			[]string{"From: john@tenanta.contoso.com", "Resent-From: mary@tenantb.contoso.com", "X-MS-Exchange-CrossTenant-Id: " + e2eTenantAID},
+			"Resent-From header domain tenantb.contoso.com is not allowed for tenant tenant-a"},
 	}
 	var refusedIDs []string
 	for _, tc := range refusals {

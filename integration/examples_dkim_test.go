@@ -74,6 +74,10 @@ func TestExampleDKIM(t *testing.T) {
 		}
 	})
 
+	t.Run("meeting invitations and responses leave with their calendar rewritten and signed", func(t *testing.T) {
+		calendarThroughDKIM(t, ex, dk)
+	})
+
 	t.Run("mail from the Internet is not signed by the gateway", func(t *testing.T) {
 		ex.internet.Reset()
 		ex.mustSend("203.0.113.25:smtp", ex.fromInternet(harness.Envelope{

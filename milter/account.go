@@ -18,9 +18,9 @@ func (s *Server) logMessage(in *decide.Input, out *decide.Outcome, elapsed time.
 // countMessage updates the per-message metrics.
 func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 	m := s.metrics
-	m.Messages.WithLabelValues(decide.Direction(out.Class), out.Action().String()).Inc()
+	m.Messages.WithLabelValues(decide.Direction(out.Class), out.Action().String(), orDash(out.Class.Connector), orDash(out.Class.Tenant)).Inc()
 	if out.Apply() {
-		for _, c := range out.Plan.Changes() {
+		for _, c := range out.Changes {
 			field := c.Field
 			if field != "mail-from" && field != "rcpt" {
 				field = textproto.CanonicalMIMEHeaderKey(field)
@@ -29,8 +29,30 @@ func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 		}
 	}
 	m.HeadersUnparsed.Add(float64(len(out.Plan.Skipped)))
+	if n := len(out.Plan.NeedUTF8); n > 0 {
+		m.RewritesWithheld.WithLabelValues("needs-smtputf8").Add(float64(n))
+	}
 	for _, k := range out.Plan.Kept {
-		m.HeadersKeptSigned.WithLabelValues(textproto.CanonicalMIMEHeaderKey(k.Name)).Inc()
+		m.RewritesWithheld.WithLabelValues("dkim-signed").Add(float64(len(k.Addrs)))
+	}
+	switch {
+	case out.BodyState == "":
+	case out.CalendarErr != nil:
+		m.Calendar.WithLabelValues("malformed").Inc()
+	case out.BodyState == "too-large":
+		m.Calendar.WithLabelValues("too-large").Inc()
+	case len(out.Calendar) > 0:
+		m.Calendar.WithLabelValues("rewritten").Inc()
+	default:
+		m.Calendar.WithLabelValues("unchanged").Inc()
 	}
 	m.MessageDuration.Observe(elapsed.Seconds())
+}
+
+// orDash is the label value of an empty connector or tenant: the Internet's.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"bytes"
 	"fmt"
 
 	gomilter "github.com/emersion/go-milter"
@@ -25,6 +26,12 @@ func applyActions(m *gomilter.Modifier, cs *connState, acts []decide.Action) err
 				cs.registerAddRcpt(a.Addr, a.Args)
 			}
 			err = m.AddRecipient(a.Addr)
+		case decide.ReplaceBody:
+			for _, piece := range bodyPieces(a.Body, maxBodyPiece) {
+				if err = m.ReplaceBody(piece); err != nil {
+					break
+				}
+			}
 		case decide.ChangeHeader:
 			err = m.ChangeHeader(a.Index, a.Name, a.Value)
 		}
@@ -33,4 +40,30 @@ func applyActions(m *gomilter.Modifier, cs *connState, acts []decide.Action) err
 		}
 	}
 	return nil
+}
+
+// maxBodyPiece is the most body one SMFIR_REPLBODY carries: a body chunk's size
+// (MILTER_CHUNK_SIZE); the MTA appends the pieces in order.
+const maxBodyPiece = 65535
+
+// bodyPieces cuts body into pieces of at most max bytes, each ending after a line feed where
+// the body has one in reach, and never between a CR and its LF: go-milter turns CRLF into the
+// MTA's LF within one piece, so a pair split in two would leave a stray CR.
+func bodyPieces(body []byte, max int) [][]byte {
+	var out [][]byte
+	for len(body) > max {
+		cut := bytes.LastIndexByte(body[:max], '\n') + 1
+		if cut == 0 {
+			cut = max
+			if body[cut-1] == '\r' && body[cut] == '\n' {
+				cut--
+			}
+		}
+		out = append(out, body[:cut])
+		body = body[cut:]
+	}
+	if len(body) > 0 {
+		out = append(out, body)
+	}
+	return out
 }

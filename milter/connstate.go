@@ -16,6 +16,7 @@ type connState struct {
 	offered      uint32            // SMFIF_* actions the MTA offered in SMFIC_OPTNEG
 	offeredSteps uint32            // SMFIP_* protocol steps the MTA offered in SMFIC_OPTNEG
 	noReply      uint32            // SMFIP_NR_* steps negotiated: the MTA expects no reply to them
+	body         bool              // body chunks negotiated, with SMFIP_SKIP
 	answered     bool              // go-milter replied to lastCmd (for a no-reply command: swallowed)
 	clientName   string            // from SMFIC_CONNECT
 	clientAddr   string            // from SMFIC_CONNECT

@@ -12,16 +12,22 @@ const MetricsNamespace = "edgerewrite"
 // and live connections. The daemon's reload metrics are its own. Every field is safe for
 // concurrent use.
 type Metrics struct {
-	// Messages counts finished messages by direction ("inbound", "outbound") and verdict
-	// ("accept", "reject", "tempfail", "hold"; in observe mode the verdict actually given).
+	// Messages counts finished messages by direction ("inbound", "outbound"), verdict
+	// ("accept", "reject", "tempfail", "hold"; in observe mode the verdict actually given),
+	// connector and tenant ("-" for Internet mail). Their number is bounded by the config.
 	Messages *prometheus.CounterVec
 	// Rewrites counts changed addresses by field: "mail-from", "rcpt", or the header name.
 	Rewrites *prometheus.CounterVec
+	// RewritesWithheld counts rewrites a rule called for but that were not made, by reason:
+	// "needs-smtputf8" (the new address needs UTF-8 and the transaction is not SMTPUTF8) or
+	// "dkim-signed" (an inbound To or Cc that a DKIM signature covers, inbound_header_rewrite
+	// = "unsigned").
+	RewritesWithheld *prometheus.CounterVec
+	// Calendar counts messages whose body was read for calendar data, by result: "rewritten",
+	// "unchanged", "too-large" (over calendar_max_bytes, passed unread) or "malformed".
+	Calendar *prometheus.CounterVec
 	// HeadersUnparsed counts address headers left unchanged because they could not be parsed.
 	HeadersUnparsed prometheus.Counter
-	// HeadersKeptSigned counts inbound To and Cc fields (by field name) left as they were
-	// because a DKIM signature covers them (inbound_header_rewrite = "unsigned").
-	HeadersKeptSigned *prometheus.CounterVec
 	// MessageDuration is the time from MAIL FROM to the end-of-message reply.
 	MessageDuration prometheus.Histogram
 	// Panics counts recovered panics in a session; each one answered its message with a
@@ -38,20 +44,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return &Metrics{
 		Messages: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "messages_total",
-			Help: "Messages by direction and verdict.",
-		}, []string{"direction", "verdict"}),
+			Help: "Messages by direction, verdict, connector and tenant.",
+		}, []string{"direction", "verdict", "connector", "tenant"}),
 		Rewrites: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "rewrites_total",
 			Help: "Rewritten addresses by field (mail-from, rcpt, header name).",
 		}, []string{"field"}),
+		RewritesWithheld: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "rewrites_withheld_total",
+			Help: "Rewrites a rule called for but not made, by reason.",
+		}, []string{"reason"}),
+		Calendar: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "calendar_messages_total",
+			Help: "Messages whose body was read for calendar data, by result.",
+		}, []string{"result"}),
 		HeadersUnparsed: f.NewCounter(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "headers_unparsed_total",
 			Help: "Address headers left unchanged because they could not be parsed.",
 		}),
-		HeadersKeptSigned: f.NewCounterVec(prometheus.CounterOpts{
-			Namespace: MetricsNamespace, Name: "headers_kept_signed_total",
-			Help: "Inbound To and Cc fields left unrewritten because a DKIM signature covers them.",
-		}, []string{"field"}),
 		MessageDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Namespace: MetricsNamespace, Name: "message_duration_seconds",
 			Help:    "Time from MAIL FROM to the end-of-message reply.",

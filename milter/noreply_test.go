@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/milter/decide"
 )
 
 // countingConn counts the system calls (Write calls) the wire layer makes towards the MTA.
@@ -40,8 +42,15 @@ type nrPair struct {
 
 func newNRPair(t *testing.T) *nrPair {
 	t.Helper()
+	return newNRPairOn(t, nil)
+}
+
+// newNRPairOn is newNRPair with a generation in service.
+func newNRPairOn(t *testing.T, gen *decide.Generation) *nrPair {
+	t.Helper()
 	logs := &logBuffer{}
-	srv := NewServer(ServerOptions{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	srv := NewServer(ServerOptions{Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Generation: func() *decide.Generation { return gen }})
 	mta, ours := net.Pipe()
 	cc := &countingConn{Conn: ours}
 	p := &nrPair{t: t, mta: mta, cc: cc, logs: logs}
@@ -130,6 +139,32 @@ func (p *nrPair) negotiate(steps uint32) uint32 {
 	return binary.BigEndian.Uint32(reply.data[8:])
 }
 
+// TestWire_SMFIC_OPTNEG_BodyOnlyWithSkip: body chunks are negotiated only when the generation
+// reads bodies and the MTA can skip them (SMFIP_SKIP); otherwise SMFIP_NOBODY.
+func TestWire_SMFIC_OPTNEG_BodyOnlyWithSkip(t *testing.T) {
+	reads := &decide.Generation{Options: decide.Options{CalendarOutbound: true}}
+	noCalendar := &decide.Generation{Options: decide.Options{CalendarInbound: "never"}}
+	tests := []struct {
+		name     string
+		gen      *decide.Generation
+		offered  uint32
+		wantBody bool
+	}{
+		{"calendar on, Postfix offers SMFIP_SKIP", reads, postfixEvents, true},
+		{"calendar on, no SMFIP_SKIP offered", reads, postfixEvents &^ smfipSkip, false},
+		{"calendar off", noCalendar, postfixEvents, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newNRPairOn(t, tc.gen)
+			got := p.negotiate(tc.offered)
+			if body := got&smfipNoBody == 0; body != tc.wantBody || (got&smfipSkip != 0) != tc.wantBody || p.wc.cs.body != tc.wantBody {
+				t.Errorf("steps %#x (connection notes body %v), want body chunks %v with SMFIP_SKIP", got, p.wc.cs.body, tc.wantBody)
+			}
+		})
+	}
+}
+
 func TestWire_SMFIC_OPTNEG_NoReplyStepsOnlyWhereOffered(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -148,8 +183,9 @@ func TestWire_SMFIC_OPTNEG_NoReplyStepsOnlyWhereOffered(t *testing.T) {
 			if got&smfipNRAll != tc.want {
 				t.Errorf("SMFIP_NR_* steps = %#x, want %#x", got&smfipNRAll, tc.want)
 			}
-			if got&^smfipNRAll != uint32(optProtocol) {
-				t.Errorf("other steps = %#x, want go-milter's %#x", got&^smfipNRAll, uint32(optProtocol))
+			// No generation in service reads bodies here: no body chunks, nothing to skip.
+			if want := uint32(optProtocol)&^smfipSkip | smfipNoBody; got&^smfipNRAll != want {
+				t.Errorf("other steps = %#x, want %#x", got&^smfipNRAll, want)
 			}
 			if p.wc.cs.noReply != tc.want {
 				t.Errorf("connection notes %#x as no-reply, want %#x", p.wc.cs.noReply, tc.want)

@@ -79,6 +79,20 @@ func NewServer(opts ServerOptions) *Server {
 	return s
 }
 
+// wantsBodies reports whether the generation in service reads message bodies at all. It runs in
+// the wire layer, outside the session's recovery, so a panic here only means "no bodies".
+func (s *Server) wantsBodies() (yes bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.metrics.Panics.Inc()
+			s.log.Error("panic while negotiating; this connection reads no bodies", "panic", v)
+			yes = false
+		}
+	}()
+	g := s.gen()
+	return g != nil && g.WantsBodies()
+}
+
 // reader returns a buffered reader of the MTA's connection c, reusing a closed connection's.
 func (s *Server) reader(c net.Conn) *bufio.Reader {
 	if r, ok := s.readers.Get().(*bufio.Reader); ok {
@@ -92,14 +106,17 @@ func (s *Server) reader(c net.Conn) *bufio.Reader {
 // (SMFIC_OPTNEG): change sender, add/delete recipients (with ESMTP args), change headers,
 // quarantine, and choose the macros sent per stage.
 const optActions = gomilter.OptChangeFrom | gomilter.OptAddRcpt | gomilter.OptAddRcptWithArgs |
-	gomilter.OptRemoveRcpt | gomilter.OptChangeHeader | gomilter.OptQuarantine | gomilter.OptSetSymList
+	gomilter.OptRemoveRcpt | gomilter.OptChangeHeader | gomilter.OptQuarantine | gomilter.OptSetSymList |
+	gomilter.OptChangeBody
 
-// optProtocol are the protocol steps negotiated: no HELO, body chunks, end of header, DATA or
-// unknown commands (the session needs none of them), and header values with their leading
-// space (SMFIP_HDR_LEADSPC) so that unchanged bytes stay unchanged and changed values go back
-// verbatim.
-const optProtocol = gomilter.OptNoHelo | gomilter.OptNoBody | gomilter.OptNoEOH | gomilter.OptNoData |
-	gomilter.OptNoUnknown | gomilter.OptHeaderLeadingSpace
+// optProtocol are the protocol steps negotiated: no HELO, end of header, DATA or unknown
+// commands (the session needs none of them), header values with their leading space
+// (SMFIP_HDR_LEADSPC) so that unchanged bytes stay unchanged and changed values go back
+// verbatim, and body chunks with SMFIP_SKIP, so the session reads the body only of a message
+// that may hold calendar data. The wire layer turns the body off (SMFIP_NOBODY) per connection
+// when the MTA cannot skip or the generation in service reads no bodies (wireConn.negotiate).
+const optProtocol = gomilter.OptNoHelo | gomilter.OptNoEOH | gomilter.OptNoData |
+	gomilter.OptNoUnknown | gomilter.OptHeaderLeadingSpace | gomilter.OptSkip
 
 // optNoReply are the no-reply steps (SMFIP_NR_*) taken when the MTA offers them: the session
 // never refuses at SMFIC_CONNECT, SMFIC_MAIL or SMFIC_HEADER (its refusals come at SMFIC_RCPT

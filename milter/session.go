@@ -22,6 +22,8 @@ type session struct {
 
 	noPolicy bool            // SMFIC_MAIL found no generation in service: recipients are tempfailed
 	msg      *decide.Message // the message since SMFIC_MAIL, on the generation it started with
+	bodySeen bool            // the first SMFIC_BODY of the message was answered
+	bodySkip bool            // the rest of the body is not wanted
 }
 
 func newSession(s *Server) *session { return &session{srv: s} }
@@ -37,6 +39,7 @@ func (s *session) bind(m *gomilter.Modifier) {
 func (s *session) reset() {
 	s.noPolicy = false
 	s.msg = nil
+	s.bodySeen, s.bodySkip = false, false
 }
 
 // pass is the answer "go on" to command cmd: none at all where the MTA expects no reply
@@ -77,6 +80,9 @@ func (s *session) MailFrom(from string, m *gomilter.Modifier) (resp gomilter.Res
 		return s.pass(smficMail), nil
 	}
 	s.msg = gen.Begin(conn, from, s.srv.clock())
+	if s.cs != nil {
+		s.msg.MailArgs(s.cs.mailArgs)
+	}
 	return s.pass(smficMail), nil
 }
 
@@ -117,9 +123,38 @@ func (s *session) Headers(h textproto.MIMEHeader, m *gomilter.Modifier) (gomilte
 	return s.pass(smficEOH), nil
 }
 
-// BodyChunk is SMFIC_BODY, which is not negotiated.
-func (s *session) BodyChunk(chunk []byte, m *gomilter.Modifier) (gomilter.Response, error) {
+// respSkip is SMFIR_SKIP: no more body chunks of this message (go-milter v0.5.0 has the code but
+// no ready response). It is never modified.
+var respSkip = gomilter.NewResponse('s', nil)
+
+// BodyChunk is SMFIC_BODY, negotiated with SMFIP_SKIP (wireConn.negotiate). At the first chunk
+// the message says whether its body is wanted (calendar data possible); the body of every other
+// message is skipped there, and a body over the size limit from the chunk that crosses it.
+func (s *session) BodyChunk(chunk []byte, m *gomilter.Modifier) (resp gomilter.Response, err error) {
+	defer s.recoverTo(&resp, smficBody, "body")
+	if s.msg == nil || s.failed() || s.bodySkip {
+		return s.skip(), nil
+	}
+	if !s.bodySeen {
+		s.bodySeen = true
+		if !s.msg.WantsBody() {
+			return s.skip(), nil
+		}
+	}
+	if !s.msg.BodyChunk(chunk) {
+		return s.skip(), nil
+	}
 	return gomilter.RespContinue, nil
+}
+
+// skip answers a body chunk that is not wanted: SMFIR_SKIP where the MTA can skip, else a
+// plain continue with the chunk dropped (and every later one).
+func (s *session) skip() gomilter.Response {
+	s.bodySkip = true
+	if s.cs != nil && s.cs.body {
+		return respSkip
+	}
+	return gomilter.RespContinue
 }
 
 // Body is SMFIC_BODYEOB: decide, apply the actions, answer, log one line.

@@ -67,7 +67,9 @@ const (
 
 	smfifAddRcptPar = 1 << 7 // SMFIF_ADDRCPT_PAR
 
+	smfipNoBody = 1 << 4  // SMFIP_NOBODY
 	smfipNRHdr  = 1 << 7  // SMFIP_NR_HDR (also named SMFIP_NOHREPL)
+	smfipSkip   = 1 << 10 // SMFIP_SKIP
 	smfipNRConn = 1 << 12 // SMFIP_NR_CONN
 	smfipNRHelo = 1 << 13 // SMFIP_NR_HELO
 	smfipNRMail = 1 << 14 // SMFIP_NR_MAIL
@@ -368,6 +370,14 @@ func (c *wireConn) negotiate(w []byte, data []byte) []byte {
 	cs := c.cs
 	cs.noReply = c.srv.noReply & cs.offeredSteps & smfipNRAll
 	proto := binary.BigEndian.Uint32(data[8:12])&^smfipNRAll | cs.noReply
+	// Body chunks only where they can be skipped: otherwise every message's whole body would
+	// cross the socket for the few that hold calendar data.
+	cs.body = c.srv.wantsBodies() && cs.offeredSteps&smfipSkip != 0
+	if cs.body {
+		proto = proto&^smfipNoBody | smfipSkip
+	} else {
+		proto = proto&^smfipSkip | smfipNoBody
+	}
 	binary.BigEndian.PutUint32(w[start+5+8:], proto)
 	return w
 }

@@ -1,99 +1,83 @@
 package policy
 
 import (
-	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
+
+// Addresses and domains are compared in package rewrite's forms (rewrite.AddressKey,
+// rewrite.NormalizeDomain), so that what policy matches (a cutover, pilot or keep entry, a
+// tenant's or the organisation's domain) is exactly what a rewrite rule matches.
 
 // maxReplyValue bounds a message-supplied value quoted in an SMTP reply text.
 const maxReplyValue = 100
 
-// addrSpec returns the addr-spec of a, which is an envelope address or a From header address:
-// surrounding space and angle brackets are dropped, and from a whole mailbox ("John <j@x>") the
-// part in the last angle brackets is taken.
-func addrSpec(a string) string {
+// envAddr returns an envelope address without surrounding space and angle brackets.
+func envAddr(a string) string {
 	a = strings.TrimSpace(a)
-	if i := strings.LastIndexByte(a, '<'); i >= 0 {
-		rest := a[i+1:]
-		if j := strings.IndexByte(rest, '>'); j >= 0 {
-			a = rest[:j]
-		} else {
-			a = rest
-		}
+	if len(a) >= 2 && a[0] == '<' && a[len(a)-1] == '>' {
+		a = a[1 : len(a)-1]
 	}
-	return strings.TrimSpace(a)
+	return a
 }
 
-// splitAddr splits an address at its last '@' (RFC 5321 §4.1.2: the domain follows the last
-// '@'; a quoted local part may hold others). ok is false when there is no '@'.
-func splitAddr(a string) (local, domain string, ok bool) {
-	a = addrSpec(a)
-	i := strings.LastIndexByte(a, '@')
+// msgDomain is the domain of an address taken from a message.
+type msgDomain struct {
+	// norm is the comparison form (rewrite.NormalizeDomain), "" when the domain is not a domain
+	// name (a literal "[192.0.2.1]", a typo, garbage): such a domain is never the organisation's.
+	norm string
+	// shown is what reply texts and reasons name: norm, or the domain as written, lower-cased.
+	shown string
+	// ok is false when the address has no '@'.
+	ok bool
+}
+
+// domainOf returns the domain of a message address: what follows its last '@' (RFC 5321
+// §4.1.2; a quoted local part may hold others).
+func domainOf(addr string) msgDomain {
+	i := strings.LastIndexByte(addr, '@')
 	if i < 0 {
-		return a, "", false
+		return msgDomain{}
 	}
-	return a[:i], a[i+1:], true
+	d := addr[i+1:]
+	if n, err := rewrite.NormalizeDomain(d); err == nil {
+		return msgDomain{norm: n, shown: n, ok: true}
+	}
+	return msgDomain{shown: strings.ToLower(strings.TrimSuffix(d, ".")), ok: true}
 }
 
-// stripExt removes an address extension: the local part is cut at the first byte of delims
-// (Postfix's recipient_delimiter), unless that is its first byte. delims "" keeps it whole.
-func stripExt(local, delims string) string {
-	if delims == "" {
-		return local
-	}
-	if i := strings.IndexAny(local, delims); i > 0 {
-		return local[:i]
-	}
-	return local
-}
-
-// addrKey is the comparison form of an address: the local part lower-cased, the domain
-// normalised. Local parts compare case-insensitively, as Exchange treats them.
-func addrKey(local, domain string) string {
-	return strings.ToLower(local) + "@" + msgDomain(domain)
-}
-
-// parseConfigAddr parses an address written in the configuration and returns its addrKey.
+// parseConfigAddr parses an address written in the configuration and returns its key.
 func parseConfigAddr(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	local, dom, ok := splitAddr(s)
-	if !ok || s != addrSpec(s) {
-		return "", errors.New(`not an address such as "john@contoso.com"`)
-	}
-	if local == "" {
-		return "", errors.New("empty local part")
-	}
-	for _, r := range local {
-		if r <= ' ' || r == 0x7f || r == '<' || r == '>' {
-			return "", errors.New("local part holds a space, control character or angle bracket")
-		}
-	}
-	d, err := normDomain(dom)
-	if err != nil {
-		return "", err
-	}
-	return strings.ToLower(local) + "@" + d, nil
+	return rewrite.ParseAddress(strings.TrimSpace(s))
 }
 
-// addrSet holds configured addresses and answers for message addresses, trying the whole
-// address first and then the address without its extension, as Postfix's lookups do.
+// configDomain parses a domain written in the configuration and returns its comparison form.
+func configDomain(s string) (string, error) {
+	d, err := rewrite.NormalizeDomain(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("not a valid domain name: %w", err)
+	}
+	return d, nil
+}
+
+// addrSet holds configured addresses (keys) and answers for message addresses, trying the
+// whole address first and then the address without its extension, as Postfix's lookups do.
 type addrSet struct {
 	addrs  map[string]struct{}
 	delims string
 }
 
-// has reports whether the message address a (any case, U- or A-label domain) is in the set.
+// has reports whether the message address a (any spelling of the same mailbox) is in the set.
 func (s addrSet) has(a string) bool {
-	local, dom, ok := splitAddr(a)
-	if !ok {
+	if len(s.addrs) == 0 {
 		return false
 	}
-	if _, ok := s.addrs[addrKey(local, dom)]; ok {
-		return true
-	}
-	if base := stripExt(local, s.delims); base != local {
-		_, ok := s.addrs[addrKey(base, dom)]
-		return ok
+	for _, k := range rewrite.AddressKeys(envAddr(a), s.delims) {
+		if _, ok := s.addrs[k]; ok {
+			return true
+		}
 	}
 	return false
 }

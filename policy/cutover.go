@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // maxCutoverText keeps "451 4.7.1 " + text within an SMTP reply line (RFC 5321 §4.5.3.1.5).
@@ -131,10 +133,7 @@ func checkReplyText(s string) error {
 // find returns the cutover in force for rcpt at now, nil for none: an address match (the whole
 // address, then without its extension) before an exact domain match before a domain pattern.
 func (ix cutoverIndex) find(rcpt string, now time.Time) *cutover {
-	local, dom, ok := splitAddr(rcpt)
-	if !ok {
-		return nil
-	}
+	a := envAddr(rcpt)
 	var found *cutover
 	pick := func(list []*cutover) bool {
 		for _, c := range list {
@@ -146,14 +145,13 @@ func (ix cutoverIndex) find(rcpt string, now time.Time) *cutover {
 		return false
 	}
 	if len(ix.byAddr) > 0 {
-		if pick(ix.byAddr[addrKey(local, dom)]) {
-			return found
-		}
-		if base := stripExt(local, ix.delims); base != local && pick(ix.byAddr[addrKey(base, dom)]) {
-			return found
+		for _, k := range rewrite.AddressKeys(a, ix.delims) {
+			if pick(ix.byAddr[k]) {
+				return found
+			}
 		}
 	}
-	if ix.byDomain.len() > 0 && ix.byDomain.each(msgDomain(dom), pick) {
+	if d := domainOf(a); d.norm != "" && ix.byDomain.len() > 0 && ix.byDomain.each(d.norm, pick) {
 		return found
 	}
 	return nil

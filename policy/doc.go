@@ -27,11 +27,14 @@
 // domain must be the tenant's (the most specific sender_domains entry covering it is this
 // tenant's) or, unless the tenant sets allow_foreign_from = false, outside the organisation:
 // that is forwarded mail, which keeps its original From and often its original envelope
-// sender. An address at or below an organisation domain the tenant does not own is refused.
-// The null sender passes the envelope check, and its From addresses may be outside the
-// organisation or have no domain (Exchange Online's NDRs come from
-// MAILER-DAEMON@<server>.prod.outlook.com or postmaster@<tenant>.onmicrosoft.com), but never be
-// in another organisation domain: a bounce gets no more trust than any other message. With tenant_ids, the
+// sender. A From, Sender or Resent-From field that cannot be parsed is refused, and so is an
+// envelope sender or one of those addresses at or below an organisation domain the tenant does
+// not own; Sender and Resent-From addresses outside the organisation pass. The fields are
+// judged as rewrite.ReadAddressFields read them, the reading rewrite.Compute then rewrites. The
+// null sender passes the envelope check, and its From addresses may be outside the
+// organisation (Exchange Online's NDRs come from MAILER-DAEMON@<server>.prod.outlook.com or
+// postmaster@<tenant>.onmicrosoft.com), but never in another organisation domain: a bounce gets
+// no more trust than any other message. With tenant_ids, the
 // X-MS-Exchange-CrossTenant-Id values must be exactly one distinct ID, and one of the list.
 // A failure is 550 5.7.1 (451 4.7.1 with on_failure = "tempfail") and the sender is not
 // rewritten. Then, for any mail: a recipient under a hold cutover in its window holds the whole
@@ -47,10 +50,12 @@
 // ("reject", the default), passed ("pass") or routed to local@route_to unless listed in keep
 // ("route").
 //
-// Domains compare in lower-case A-label form (UTS #46), so U-labels and A-labels match in
-// configuration and messages alike; subdomains are implied only by a "*." pattern. Local parts
-// compare case-insensitively; with Config.RecipientDelimiter an address with an extension also
-// matches the configured address without it.
+// Addresses and domains compare as rewrite rules match them (rewrite.AddressKey,
+// rewrite.NormalizeDomain): domains in lower-case A-label form (UTS #46), so U-labels and
+// A-labels match in configuration and messages alike; local parts case-insensitively, in NFC,
+// and unquoted when the quotes are not needed ("john"@x is john@x); subdomains are implied only
+// by a "*." pattern. With Config.RecipientDelimiter an address with an extension (a Microsoft
+// 365 SRS local part "john+SRS=..." included) also matches the configured address without it.
 //
 // # Reasons
 //
@@ -58,6 +63,11 @@
 //
 //	sender-domain: <domain>|none      envelope sender not the tenant's
 //	from-domain: <domain>|none        a From address not the tenant's
+//	from-unparsable                   a From field that cannot be parsed
+//	sender-header-domain: <domain>    a Sender address in an organisation domain not the tenant's
+//	sender-header-unparsable          a Sender field that cannot be parsed
+//	resent-from-domain: <domain>      a Resent-From address in an organisation domain not the tenant's
+//	resent-from-unparsable            a Resent-From field that cannot be parsed
 //	tenant-id-missing                 no X-MS-Exchange-CrossTenant-Id, tenant_ids set
 //	tenant-id-multiple: <n>           n different X-MS-Exchange-CrossTenant-Id values
 //	tenant-id-mismatch: <id>          the one value is not in tenant_ids

@@ -2,60 +2,8 @@ package policy
 
 import (
 	"errors"
-	"fmt"
 	"strings"
-	"unicode/utf8"
-
-	"golang.org/x/net/idna"
 )
-
-// maxDomainLen is the longest domain name in presentation form (RFC 1035 §2.3.4, 255 octets on
-// the wire, less the length bytes and the root).
-const maxDomainLen = 253
-
-// maxLabelLen is the longest label (RFC 1035 §2.3.4).
-const maxLabelLen = 63
-
-// normDomain returns d as a lower-case A-label without a trailing dot, the form every domain is
-// compared in, or an error when d is not a valid domain name (UTS #46 lookup rules, RFC 5891 §5).
-// Upper case and full-width letters fold (UTS #46 mapping), so "Bücher.EXAMPLE.",
-// "xn--bcher-kva.example" and "BÜCHER.example" are equal.
-func normDomain(d string) (string, error) {
-	d = strings.TrimSuffix(strings.TrimSpace(d), ".")
-	if d == "" {
-		return "", errors.New("empty domain")
-	}
-	if !utf8.ValidString(d) {
-		return "", errors.New("not a valid domain name: not UTF-8")
-	}
-	a, err := idna.Lookup.ToASCII(d)
-	if err != nil {
-		return "", fmt.Errorf("not a valid domain name: %w", err)
-	}
-	a = strings.ToLower(a)
-	if len(a) > maxDomainLen {
-		return "", fmt.Errorf("domain name longer than %d characters", maxDomainLen)
-	}
-	for label := range strings.SplitSeq(a, ".") {
-		switch {
-		case label == "":
-			return "", errors.New("not a valid domain name: empty label")
-		case len(label) > maxLabelLen:
-			return "", fmt.Errorf("not a valid domain name: label longer than %d characters", maxLabelLen)
-		}
-	}
-	return a, nil
-}
-
-// msgDomain is normDomain for a domain taken from a message: it never fails. A domain that is not
-// valid (a literal "[192.0.2.1]", a typo, garbage) comes back only trimmed and lower-cased, so it
-// still compares, and never equals a valid configured domain.
-func msgDomain(d string) string {
-	if n, err := normDomain(d); err == nil {
-		return n
-	}
-	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
-}
 
 // parseDomainPattern parses a configured domain or domain pattern: "contoso.com", or
 // "*.contoso.com" for contoso.com and every domain below it. It returns the normalised domain
@@ -71,7 +19,7 @@ func parseDomainPattern(s string) (dom string, wildcard bool, err error) {
 	if strings.ContainsAny(s, "@ \t") {
 		return "", false, errors.New("not a domain name")
 	}
-	dom, err = normDomain(s)
+	dom, err = configDomain(s)
 	return dom, wildcard, err
 }
 

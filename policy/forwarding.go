@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// forwarded reports whether the normalised domain d of an outbound sender address is outside
+// forwarded reports whether the comparison form d of an outbound sender address's domain is outside
 // the organisation, which on a tenant's connector means forwarded mail: a Microsoft 365 user's
 // forwarding rule sends the message out with its original From (bob@fabrikam.example), and,
 // since Exchange Online does not apply SRS to mail it routes to an on-premises server, often
@@ -16,7 +16,7 @@ import (
 // the original sender's SPF, so the envelope sender wants SRS (postfix-examples/forwarding
 // does it with postsrsd).
 func (p *Policy) forwarded(d string) bool {
-	if _, err := normDomain(d); err != nil {
+	if d == "" { // not a valid domain name (domainOf leaves its comparison form empty)
 		return false
 	}
 	for s := d; ; {

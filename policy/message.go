@@ -3,7 +3,10 @@ package policy
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // Message is what Message decides on, collected by the daemon by end of message.
@@ -12,11 +15,11 @@ type Message struct {
 	From string
 	// Rcpts are the accepted envelope recipients.
 	Rcpts []string
-	// HeaderFrom holds the address of every mailbox in the From header field(s) (RFC 5322
-	// §3.6.2), one entry per mailbox. A whole mailbox ("John <john@x>") is understood too; a
-	// value that cannot be parsed should be passed as it is (it then fails the check unless the
-	// sender is null).
-	HeaderFrom []string
+	// Fields are the message's address header fields as rewrite.ReadAddressFields read them
+	// (the same slice the daemon gives rewrite.Compute, so what is judged is what is
+	// rewritten). Tenant attribution judges From, Sender and Resent-From; other fields are
+	// ignored.
+	Fields []rewrite.AddressField
 	// CrossTenantIDs holds the value of every X-MS-Exchange-CrossTenant-Id header field.
 	CrossTenantIDs []string
 }
@@ -31,7 +34,14 @@ type MessageResult struct {
 }
 
 // Message decides on a whole message of class cl at time now: tenant attribution for outbound
-// mail (envelope sender and From domains, optional tenant ID check), then hold by cutover.
+// mail (envelope sender, the From, Sender and Resent-From fields, optional tenant ID check), then
+// hold by cutover.
+//
+// Attribution refuses a From, Sender or Resent-From field that cannot be parsed (what a mail
+// reader would show from it is unknown) and one that holds an address in an organisation domain
+// the tenant does not own. A From address outside the organisation is refused unless the tenant
+// has allow_foreign_from or the sender is null; a Sender or Resent-From address outside the
+// organisation passes.
 //
 // The null sender (a bounce) passes the envelope check; its From addresses must not be in an
 // organisation domain other than the tenant's, but may be foreign (Microsoft 365 NDRs come
@@ -74,33 +84,45 @@ func (p *Policy) attribute(cl Class, t *tenant, m Message) (Verdict, bool) {
 	fail := func(reason, format string, args ...any) (Verdict, bool) {
 		return policyFailure(tempfail, reason, fmt.Sprintf(format, args...)), true
 	}
-	null := addrSpec(m.From) == ""
+	null := envAddr(m.From) == ""
 	if !null {
-		_, dom, ok := splitAddr(m.From)
-		if !ok {
+		d := domainOf(envAddr(m.From))
+		if !d.ok {
 			return fail("sender-domain: none", "sender address %s has no domain; tenant %s may send only from its own domains",
 				quoteAddr(m.From), t.name)
 		}
-		if d := msgDomain(dom); !p.ownedBy(d, t) && !(t.forwarding && p.forwarded(d)) {
-			return fail("sender-domain: "+replySafe(d), "sender domain %s is not allowed for tenant %s", replySafe(d), t.name)
+		if !p.ownedBy(d.norm, t) && !(t.forwarding && p.forwarded(d.norm)) {
+			return fail("sender-domain: "+replySafe(d.shown), "sender domain %s is not allowed for tenant %s", replySafe(d.shown), t.name)
 		}
 	}
-	for _, f := range m.HeaderFrom {
-		_, dom, ok := splitAddr(f)
-		d := msgDomain(dom)
-		switch {
-		case ok && p.ownedBy(d, t):
-			continue
-		case ok && p.isOrgDomain(d):
-			// Another tenant's or an organisation domain not this tenant's: spoofing, bounce or not.
-		case null || ok && t.forwarding && p.forwarded(d):
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		if !f.IsSender() {
 			continue
 		}
-		if !ok {
-			return fail("from-domain: none", "From header address %s has no domain; tenant %s may send only from its own domains",
-				quoteAddr(f), t.name)
+		name, reason := senderField(f.Name)
+		if f.Err != nil {
+			return fail(reason+"-unparsable", "%s header cannot be parsed as addresses; tenant %s may send only from its own domains",
+				name, t.name)
 		}
-		return fail("from-domain: "+replySafe(d), "From header domain %s is not allowed for tenant %s", replySafe(d), t.name)
+		for _, a := range f.Addrs {
+			dm := domainOf(a)
+			switch {
+			case dm.ok && p.ownedBy(dm.norm, t):
+				continue
+			case dm.ok && p.isOrgDomain(dm.norm):
+				// Another tenant's or an organisation domain not this tenant's: spoofing, bounce or not.
+			case name != "From":
+				continue // outside the organisation: forwarded or list mail
+			case null || dm.ok && t.forwarding && p.forwarded(dm.norm):
+				continue
+			}
+			if !dm.ok {
+				return fail(reason+"-domain: none", "%s header address %s has no domain; tenant %s may send only from its own domains",
+					name, quoteAddr(a), t.name)
+			}
+			return fail(reason+"-domain: "+replySafe(dm.shown), "%s header domain %s is not allowed for tenant %s", name, replySafe(dm.shown), t.name)
+		}
 	}
 	if t.ids == nil {
 		return Verdict{}, false
@@ -141,16 +163,34 @@ func (p *Policy) inPilot(m Message) bool {
 	if p.pilot.all {
 		return true
 	}
-	if addrSpec(m.From) != "" {
+	if envAddr(m.From) != "" {
 		return p.pilot.has(m.From)
 	}
-	for _, f := range m.HeaderFrom {
-		if !p.pilot.has(f) {
-			return false
+	n := 0
+	for i := range m.Fields {
+		if f := &m.Fields[i]; f.Err == nil && strings.EqualFold(f.Name, "From") {
+			for _, a := range f.Addrs {
+				if !p.pilot.has(a) {
+					return false
+				}
+				n++
+			}
 		}
 	}
-	return len(m.HeaderFrom) > 0
+	return n > 0
+}
+
+// senderField returns the canonical name of a sender field (From, Sender, Resent-From) and the
+// prefix of the reasons that name it ("from-domain: x", "from-unparsable").
+func senderField(name string) (canonical, reason string) {
+	switch {
+	case strings.EqualFold(name, "From"):
+		return "From", "from"
+	case strings.EqualFold(name, "Sender"):
+		return "Sender", "sender-header"
+	}
+	return "Resent-From", "resent-from"
 }
 
 // quoteAddr is an address for a reply text: <addr>, made safe.
-func quoteAddr(a string) string { return "<" + replySafe(addrSpec(a)) + ">" }
+func quoteAddr(a string) string { return "<" + replySafe(envAddr(a)) + ">" }

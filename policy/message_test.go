@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 const tenantAID = "335836de-42ef-43a2-b145-348c2ee9ca5b"
@@ -69,8 +71,28 @@ func runMessageCases(t *testing.T, p *Policy, tests []messageCase) {
 	}
 }
 
+// msgA is a message of tenant A's with one From field per headerFrom value.
 func msgA(from string, headerFrom ...string) Message {
-	return Message{From: from, Rcpts: []string{"someone@example.net"}, HeaderFrom: headerFrom, CrossTenantIDs: []string{tenantAID}}
+	return Message{From: from, Rcpts: []string{"someone@example.net"}, Fields: fromFields(headerFrom...), CrossTenantIDs: []string{tenantAID}}
+}
+
+// fromFields reads one From field per value, as the daemon reads a message's fields.
+func fromFields(values ...string) []rewrite.AddressField {
+	var hs []rewrite.Header
+	for _, v := range values {
+		hs = append(hs, rewrite.Header{Name: "From", Value: " " + v})
+	}
+	return rewrite.ReadAddressFields(hs)
+}
+
+// fields reads the address fields of "Name: value" header lines.
+func fields(lines ...string) []rewrite.AddressField {
+	var hs []rewrite.Header
+	for _, l := range lines {
+		name, value, _ := strings.Cut(l, ":")
+		hs = append(hs, rewrite.Header{Name: name, Value: value})
+	}
+	return rewrite.ReadAddressFields(hs)
 }
 
 func TestMessageAttribution(t *testing.T) {
@@ -82,7 +104,7 @@ func TestMessageAttribution(t *testing.T) {
 		{name: "mixed case and trailing dot", class: "a", msg: msgA("John@TenantA.Contoso.COM.", "JOHN@tenanta.CONTOSO.com"), rewrite: true},
 		{name: "U-label in config, A-label in message", class: "a", msg: msgA("anna@xn--bcher-kva.example", "anna@XN--BCHER-KVA.example"), rewrite: true},
 		{name: "U-label in config, U-label of other case in message", class: "a", msg: msgA("anna@BÜCHER.example", "Anna <anna@bücher.example>"), rewrite: true},
-		{name: "A-label in config, U-label in message", class: "b", msg: Message{From: "x@fabríkam.example", HeaderFrom: []string{"x@FABRÍKAM.example"}}, rewrite: true},
+		{name: "A-label in config, U-label in message", class: "b", msg: Message{From: "x@fabríkam.example", Fields: fromFields("x@FABRÍKAM.example")}, rewrite: true},
 		{name: "From as a whole mailbox", class: "a", msg: msgA("john@tenanta.contoso.com", `"Doe, John" <john@tenanta.contoso.com>`), rewrite: true},
 		{name: "no From field: envelope alone", class: "a", msg: msgA("john@tenanta.contoso.com"), rewrite: true},
 
@@ -119,28 +141,28 @@ func TestMessageAttribution(t *testing.T) {
 			action: Reject, code: 550, status: "5.7.1", reason: "sender-domain: mail.tenanta.contoso.com"},
 		{name: "sender without a domain", class: "a", msg: msgA("john", "john@tenanta.contoso.com"),
 			action: Reject, code: 550, status: "5.7.1", reason: "sender-domain: none", text: "<john> has no domain"},
-		{name: "From without a domain", class: "a", msg: msgA("john@tenanta.contoso.com", "john"),
-			action: Reject, code: 550, status: "5.7.1", reason: "from-domain: none"},
+		{name: "From without a domain", class: "a", msg: msgA("john@tenanta.contoso.com", "<john>"),
+			action: Reject, code: 550, status: "5.7.1", reason: "from-unparsable", text: "From header cannot be parsed"},
 		{name: "hostile bytes are not echoed", class: "a", msg: msgA("x@evil%\r\n.example", "x@tenanta.contoso.com"),
 			action: Reject, code: 550, status: "5.7.1", reason: "sender-domain: evil???.example", text: "sender domain evil???.example"},
 		{name: "tempfail connector", class: "b", msg: Message{From: "john@tenanta.contoso.com"},
 			action: Tempfail, code: 451, status: "4.7.1", reason: "sender-domain: tenanta.contoso.com", text: "not allowed for tenant tenant-b"},
 
 		// allow_foreign_from = false (onprem): only its own domains, except a bounce's From.
-		{name: "forwarding off: original envelope sender refused", class: "onprem", msg: Message{From: "bob@fabrikam.example", HeaderFrom: []string{"bob@fabrikam.example"}},
+		{name: "forwarding off: original envelope sender refused", class: "onprem", msg: Message{From: "bob@fabrikam.example", Fields: fromFields("bob@fabrikam.example")},
 			action: Reject, code: 550, status: "5.7.1", reason: "sender-domain: fabrikam.example"},
-		{name: "forwarding off: original From refused", class: "onprem", msg: Message{From: "x@deep.tenantb.sub.contoso.com", HeaderFrom: []string{"bob@fabrikam.example"}},
+		{name: "forwarding off: original From refused", class: "onprem", msg: Message{From: "x@deep.tenantb.sub.contoso.com", Fields: fromFields("bob@fabrikam.example")},
 			action: Reject, code: 550, status: "5.7.1", reason: "from-domain: fabrikam.example"},
-		{name: "forwarding off: a bounce's From may be outside", class: "onprem", msg: Message{HeaderFrom: []string{"MAILER-DAEMON@mx.fabrikam.example"}}, rewrite: true},
+		{name: "forwarding off: a bounce's From may be outside", class: "onprem", msg: Message{Fields: fromFields("MAILER-DAEMON@mx.fabrikam.example")}, rewrite: true},
 
 		// Tenant B sets allow_foreign_from = true, the default.
 		{name: "SRS-forwarded mail with foreign From", class: "b",
-			msg: Message{From: "bounces+SRS=x1Y2z=AB@tenantb.contoso.com", HeaderFrom: []string{"alice@gmail.com"}}, rewrite: true},
+			msg: Message{From: "bounces+SRS=x1Y2z=AB@tenantb.contoso.com", Fields: fromFields("alice@gmail.com")}, rewrite: true},
 		{name: "another tenant's From refused", class: "b",
-			msg:    Message{From: "mary@tenantb.contoso.com", HeaderFrom: []string{"john@tenanta.contoso.com"}},
+			msg:    Message{From: "mary@tenantb.contoso.com", Fields: fromFields("john@tenanta.contoso.com")},
 			action: Tempfail, code: 451, status: "4.7.1", reason: "from-domain: tenanta.contoso.com"},
 		{name: "an organisation domain not the tenant's refused", class: "b",
-			msg:    Message{From: "mary@tenantb.contoso.com", HeaderFrom: []string{"ceo@contoso.com"}},
+			msg:    Message{From: "mary@tenantb.contoso.com", Fields: fromFields("ceo@contoso.com")},
 			action: Tempfail, code: 451, status: "4.7.1", reason: "from-domain: contoso.com"},
 
 		// Domain patterns: the most specific claim owns a domain.
@@ -154,7 +176,8 @@ func TestMessageAttribution(t *testing.T) {
 		{name: "bounce from Exchange Online", class: "a", msg: msgA("", "MAILER-DAEMON@NAM11-BN8-obe.prod.outlook.com"), rewrite: true},
 		{name: "bounce from the tenant's postmaster", class: "a", msg: msgA("<>", "postmaster@tenanta.contoso.com"), rewrite: true},
 		{name: "bounce from the onmicrosoft.com domain", class: "a", msg: msgA("", "Microsoft Outlook <postmaster@tenanta.onmicrosoft.com>"), rewrite: true},
-		{name: "bounce with a bare MAILER-DAEMON", class: "a", msg: msgA("", "MAILER-DAEMON"), rewrite: true},
+		{name: "bounce with a bare MAILER-DAEMON (not an address)", class: "a", msg: msgA("", "MAILER-DAEMON"),
+			action: Reject, code: 550, status: "5.7.1", reason: "from-unparsable", text: "From header cannot be parsed"},
 		{name: "bounce without From", class: "a", msg: msgA(""), rewrite: true},
 		{name: "null sender claiming tenant B's From", class: "a", msg: msgA("", "ceo@tenantb.contoso.com"),
 			action: Reject, code: 550, status: "5.7.1", reason: "from-domain: tenantb.contoso.com"},
@@ -176,7 +199,7 @@ func TestMessageAttribution(t *testing.T) {
 		{name: "tenant ID check off for tenant-b", class: "b", msg: Message{From: "mary@tenantb.contoso.com", CrossTenantIDs: []string{"x", "y"}}, rewrite: true},
 
 		// Internet mail is not attributed and never sender-rewritten.
-		{name: "Internet mail with any sender", class: "internet", msg: Message{From: "eve@tenanta.contoso.com", HeaderFrom: []string{"eve@tenanta.contoso.com"}}},
+		{name: "Internet mail with any sender", class: "internet", msg: Message{From: "eve@tenanta.contoso.com", Fields: fromFields("eve@tenanta.contoso.com")}},
 	})
 }
 

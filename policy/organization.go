@@ -52,10 +52,10 @@ func (pl pilot) has(addr string) bool {
 	if pl.addrs.has(addr) {
 		return true
 	}
-	_, dom, ok := splitAddr(addr)
-	if !ok {
+	d := domainOf(envAddr(addr))
+	if d.norm == "" {
 		return false
 	}
-	_, ok = pl.domains.lookup(msgDomain(dom))
+	_, ok := pl.domains.lookup(d.norm)
 	return ok
 }

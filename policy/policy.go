@@ -1,5 +1,7 @@
 package policy
 
+import "github.com/edgerewrite/edgerewrite/rewrite"
+
 // Policy is a validated, compiled Config. It is immutable and safe for concurrent use; a reload
 // builds a new one with New.
 type Policy struct {
@@ -46,6 +48,15 @@ func New(cfg Config) (*Policy, error) {
 // a tenant no connector uses.
 func (p *Policy) Warnings() []string {
 	return append([]string(nil), p.warnings...)
+}
+
+// IsOrgDomain reports whether domain, in any case or IDNA form, is one of the organisation's
+// ([organization] domains, every tenant's sender_domains, every [[domain]]; patterns
+// included): the domains inbound mail is accepted for. The rule-set check asks it about the
+// external side of every rule.
+func (p *Policy) IsOrgDomain(domain string) bool {
+	d, err := rewrite.NormalizeDomain(domain)
+	return err == nil && p.isOrgDomain(d)
 }
 
 // isOrgDomain reports whether the normalised domain d is one of the organisation's.

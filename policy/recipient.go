@@ -27,11 +27,12 @@ type RcptResult struct {
 //     gets 550 5.1.1 ("reject"), passes ("pass"), or is routed to local@route_to unless listed
 //     in keep ("route").
 func (p *Policy) Recipient(cl Class, rcpt string, resolved bool, now time.Time) RcptResult {
-	local, dom, hasDomain := splitAddr(rcpt)
-	d := msgDomain(dom)
-	if !cl.Outbound && hasDomain {
-		if !p.isOrgDomain(d) {
-			return RcptResult{Verdict: relayDenied(rcpt, "relay-denied: "+replySafe(d))}
+	a := envAddr(rcpt)
+	d := domainOf(a)
+	local := a[:max(strings.LastIndexByte(a, '@'), 0)]
+	if !cl.Outbound && d.ok {
+		if !p.isOrgDomain(d.norm) {
+			return RcptResult{Verdict: relayDenied(rcpt, "relay-denied: "+replySafe(d.shown))}
 		}
 		if strings.ContainsAny(local, "@%!") {
 			return RcptResult{Verdict: relayDenied(rcpt, "relay-denied: routing in local part")}
@@ -41,8 +42,8 @@ func (p *Policy) Recipient(cl Class, rcpt string, resolved bool, now time.Time) 
 		return RcptResult{Verdict: Verdict{Action: Tempfail, Code: 451, Status: "4.7.1",
 			Text: c.deferText(), Reason: "cutover-defer: " + c.match}}
 	}
-	sd := p.shared[d]
-	if !hasDomain || resolved || sd == nil {
+	sd := p.shared[d.norm]
+	if !d.ok || resolved || sd == nil {
 		return RcptResult{}
 	}
 	switch sd.mode {

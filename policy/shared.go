@@ -1,5 +1,7 @@
 package policy
 
+import "github.com/edgerewrite/edgerewrite/rewrite"
+
 // unresolvedMode is what a [[domain]] does with a recipient no rule resolves.
 type unresolvedMode uint8
 
@@ -54,7 +56,7 @@ func (p *Policy) compileDomains(ds []Domain, ps *problems) {
 		case sd.mode != unresolvedRoute && d.RouteTo != "":
 			r.add("route_to", ErrUnusedKey, "route_to is only used with unresolved = \"route\"")
 		case d.RouteTo != "":
-			dom, err := normDomain(d.RouteTo)
+			dom, err := configDomain(d.RouteTo)
 			switch {
 			case err != nil:
 				r.add("route_to", ErrBadValue, "route_to %q: %w", d.RouteTo, err)
@@ -73,7 +75,7 @@ func (p *Policy) compileDomains(ds []Domain, ps *problems) {
 				r.add("keep", ErrBadValue, "keep %q: %w", s, err)
 				continue
 			}
-			if _, dom, _ := splitAddr(key); sd.name != "" && dom != sd.name {
+			if _, dom, _ := rewrite.SplitAddress(key); sd.name != "" && dom != sd.name {
 				r.add("keep", ErrBadValue, "keep %q is not an address of %s", s, sd.name)
 				continue
 			}

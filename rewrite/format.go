@@ -10,15 +10,16 @@ import (
 // WriteNative writes rules in the native format, one line each, so that ParseNative reads back
 // the same rules (Internal, External, Kind, OutboundOnly, Exceptions; positions are those of
 // the new file). A rule's Name, which the native format has no field for, is written as a
-// comment line above it. A rule whose sides cannot be written as fields (they hold spaces, or
-// start with '#') is an error naming its position; nothing after it is written.
+// comment line above it. A rule whose sides cannot be written as fields (they hold a line break,
+// spaces outside a quoted local part, or start with '#') is an error naming its position;
+// nothing after it is written.
 func WriteNative(w io.Writer, rules []Rule) error {
 	bw := bufio.NewWriter(w)
 	for i := range rules {
 		r := &rules[i]
 		fields := append([]string{r.Internal, r.External}, r.Exceptions...)
 		for j, f := range fields {
-			if f == "" || strings.ContainsAny(f, " \t\r\n") || f[0] == '#' || (j >= 2 && strings.Contains(f, ",")) {
+			if !isNativeField(f) || (j >= 2 && strings.Contains(f, ",")) {
 				return fmt.Errorf("%s: %w: cannot be written as a field of the native format: %q", r.Pos, ErrSyntax, f)
 			}
 		}

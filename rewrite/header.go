@@ -33,6 +33,12 @@ func RewriteAddressList(value string, fn func(addr string) (string, bool)) (stri
 	if err := p.scan(); err != nil {
 		return value, err
 	}
+	return p.rewrite(fn)
+}
+
+// rewrite is RewriteAddressList on a value p has scanned without error.
+func (p *listScanner) rewrite(fn func(addr string) (string, bool)) (string, error) {
+	value := p.s
 	var b strings.Builder
 	last := 0
 	for i := 0; i < p.n; i++ {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -279,6 +280,14 @@ func FuzzRewriteAddressList(f *testing.F) {
 		self := func(a string) (string, bool) { return a, true }
 		if out, err2 := RewriteAddressList(in, self); out != in || (err == nil) != (err2 == nil) {
 			t.Fatalf("identity rewrite changed %q into %q (%v)", in, out, err2)
+		}
+		// ReadAddressFields reads the value as RewriteAddressList does: the same error, the
+		// addresses fn is given.
+		var seen []string
+		_, _ = RewriteAddressList(in, func(a string) (string, bool) { seen = append(seen, a); return a, false })
+		fs := ReadAddressFields([]Header{{Name: "from", Value: in}})
+		if len(fs) != 1 || (fs[0].Err == nil) != (err == nil) || !slices.Equal(fs[0].Addrs, seen) {
+			t.Fatalf("ReadAddressFields(%q) = %+v; RewriteAddressList saw %q, %v", in, fs, seen, err)
 		}
 		if err != nil {
 			return

@@ -57,6 +57,7 @@ type Prepared struct {
 	counts [numLookupKinds]int
 	used   bucketSet
 	kinds  map[Kind]int
+	fp     fingerprintSum
 	done   bool
 }
 
@@ -131,10 +132,16 @@ func (t *Table) Prepare(dir string) (*Prepared, error) {
 	if errs = append(errs, pl.errs...); len(errs) > 0 {
 		return fail(errs)
 	}
+	sc := t.newSetCheck(pl, next)
 	used := slices.Clone(t.used)
 	txn, err := pl.write(t.db, used)
 	if err != nil {
 		return fail([]error{&LoadError{Pos: Position{File: dir}, Err: err}})
+	}
+	// The whole-set checks look rules up in the table as the load leaves it.
+	if errs := sc.run(txn, used); len(errs) > 0 {
+		txn.Abort()
+		return fail(errs)
 	}
 	kinds := maps.Clone(t.kinds)
 	for _, c := range removed {
@@ -148,8 +155,11 @@ func (t *Table) Prepare(dir string) (*Prepared, error) {
 			delete(kinds, k)
 		}
 	}
-	p := &Prepared{t: t, txn: txn, files: next, counts: pl.counts, used: used, kinds: kinds}
-	p.snap = t.snapshotOf(txn.Snapshot(), next, pl.counts, used, kinds, len(todo))
+	fp := t.fp
+	fp.apply(removed, added)
+	p := &Prepared{t: t, txn: txn, files: next, counts: pl.counts, used: used, kinds: kinds, fp: fp}
+	p.snap = t.snapshotOf(txn.Snapshot(), next, pl.counts, used, kinds, fp, len(todo))
+	sc.finish(p.snap, todo)
 	return p, nil
 }
 
@@ -166,9 +176,10 @@ func (p *Prepared) Commit() *Snapshot {
 	t := p.t
 	defer t.mu.Unlock()
 	p.txn.Commit()
-	t.files, t.counts, t.used, t.kinds = p.files, p.counts, p.used, p.kinds
+	t.files, t.counts, t.used, t.kinds, t.fp = p.files, p.counts, p.used, p.kinds, p.fp
 	// Readers of the committed memdb see what the prepared snapshot saw.
-	snap := t.snapshotOf(t.db.Txn(false), p.files, p.counts, p.used, p.kinds, p.snap.stats.FilesParsed)
+	snap := t.snapshotOf(t.db.Txn(false), p.files, p.counts, p.used, p.kinds, p.fp, p.snap.stats.FilesParsed)
+	snap.added, snap.stats.Notices = p.snap.added, p.snap.stats.Notices
 	t.cur.Store(snap)
 	return snap
 }
@@ -191,6 +202,8 @@ type parsedFile struct {
 	rules []*compiled
 	errs  []error // problems of single rules
 	err   error   // the file could not be read
+
+	notices []Notice // what the file's parser accepted but an admin should know
 }
 
 // parseFiles reads and parses files, as many at a time as there are CPUs.
@@ -218,7 +231,7 @@ func (f *parsedFile) parse() {
 		return
 	}
 	if isCSV(f.path) {
-		f.rules, f.errs = parseCSV(f.path, b)
+		f.rules, f.notices, f.errs = parseCSV(f.path, b)
 	} else {
 		f.rules, f.errs = parseNative(f.path, string(b), f.old)
 	}

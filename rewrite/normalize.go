@@ -22,8 +22,9 @@ import (
 //   - quoting of the local part ("john"@x = john@x, RFC 5321 §4.1.2), or Unicode normalisation
 //     form of the local part (NFC),
 //
-// then lookupForm(a) == lookupForm(b). lookupForm is idempotent: the lookup form of a lookup
-// form is itself. FuzzNormalize checks both.
+// then lookupForm(a) == lookupForm(b), and so AddressKey(a) == AddressKey(b). lookupForm is
+// idempotent: the lookup form of a lookup form is itself. FuzzNormalize and FuzzAddressKey check
+// both.
 
 // maxDomainLen is the longest domain name in text form (RFC 1035 §2.3.4, 255 octets on the wire).
 const maxDomainLen = 253
@@ -135,7 +136,7 @@ func checkLabels(d string) error {
 // (RFC 5321 §4.1.2), lower-cased, NFC, and quoted again only when the result is not a dot-atom
 // (RFC 5322 §3.4.1, with RFC 6532's UTF-8). Lower-case ASCII dot-atoms come back without
 // allocating. It never fails: lookups take any bytes, and rules are checked by validLocal.
-func normalizeLocal(l string) string {
+func NormalizeLocal(l string) string {
 	plain := true
 	for i := 0; i < len(l); i++ {
 		c := l[i]
@@ -216,9 +217,9 @@ func isAtextByte(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
-// splitAddress splits addr at its last '@' (a quoted local part may hold another). ok is false
-// when there is no '@' or either side is empty.
-func splitAddress(addr string) (local, domain string, ok bool) {
+// SplitAddress splits addr at its last '@' (RFC 5321 §4.1.2: a quoted local part may hold
+// another). ok is false when there is no '@' or either side is empty. Nothing is normalised.
+func SplitAddress(addr string) (local, domain string, ok bool) {
 	at := strings.LastIndexByte(addr, '@')
 	if at <= 0 || at == len(addr)-1 {
 		return "", "", false
@@ -229,7 +230,7 @@ func splitAddress(addr string) (local, domain string, ok bool) {
 // lookupForm returns the lookup form of an address: normalizeLocal(local), NormalizeDomain(domain).
 // It is used to index rules and to look addresses up (see the invariant above).
 func lookupForm(addr string) (local, domain string, err error) {
-	l, d, ok := splitAddress(addr)
+	l, d, ok := SplitAddress(addr)
 	if !ok {
 		return "", "", fmt.Errorf("not local@domain: %q", addr)
 	}
@@ -237,16 +238,24 @@ func lookupForm(addr string) (local, domain string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	return normalizeLocal(l), nd, nil
+	return NormalizeLocal(l), nd, nil
 }
 
-// extension splits a local part at its first recipient delimiter, as Postfix's
+// SplitExtension splits a local part at its first recipient delimiter, as Postfix's
 // recipient_delimiter does: each byte of delims is a delimiter; non-ASCII bytes are ignored so a
-// UTF-8 character is never cut. base is empty when there is no extension, when the delimiter is
-// the first byte, or when the local part is quoted.
-func extension(local, delims string) (base, ext string) {
-	if delims == "" || local == "" || local[0] == '"' {
+// UTF-8 character is never cut. Microsoft 365's SRS local parts ("john+SRS=44d3a=2Q=...") are an
+// extension of this kind under the delimiter "+". A quoted local part that needs no quotes
+// (`"john+tag"`) is split like the same local part unquoted, and base comes back unquoted. base
+// is empty when there is no extension, when the delimiter is the first byte, or when the local
+// part is a quoted-string that needs its quotes. The bytes of base and ext are kept as written.
+func SplitExtension(local, delims string) (base, ext string) {
+	if delims == "" || local == "" {
 		return "", ""
+	}
+	if local[0] == '"' {
+		if local = unquote(local); local == "" || local[0] == '"' || !isDotAtom(local) {
+			return "", ""
+		}
 	}
 	for i := 1; i < len(local); i++ {
 		c := local[i]

@@ -53,7 +53,7 @@ func TestNormalizeLocal(t *testing.T) {
 		"JOHN+Tag":      "john+tag",
 		"bounces+SRS=x": "bounces+srs=x",
 	} {
-		if got := normalizeLocal(in); got != want {
+		if got := NormalizeLocal(in); got != want {
 			t.Errorf("normalizeLocal(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -67,12 +67,15 @@ func TestExtension(t *testing.T) {
 		{"john", "+", "", ""},
 		{"+tag", "+", "", ""},
 		{"john+tag", "", "", ""},
-		{`"j+x"`, "+", "", ""},
+		{`"j+x"`, "+", "j", "+x"}, // needs no quotes: split as j+x
+		{`"j x+y"`, "+", "", ""},  // needs its quotes: no extension
+		{`"+x"`, "+", "", ""},
+		{"john+SRS=44d3a=2Q=fabrikam.com=mary", "+", "john", "+SRS=44d3a=2Q=fabrikam.com=mary"},
 		{"jöhn+x", "+\xc3", "jöhn", "+x"}, // non-ASCII delimiter bytes ignored
 	} {
-		base, ext := extension(tc.local, tc.delims)
+		base, ext := SplitExtension(tc.local, tc.delims)
 		if base != tc.base || ext != tc.ext {
-			t.Errorf("extension(%q, %q) = %q, %q; want %q, %q", tc.local, tc.delims, base, ext, tc.base, tc.ext)
+			t.Errorf("SplitExtension(%q, %q) = %q, %q; want %q, %q", tc.local, tc.delims, base, ext, tc.base, tc.ext)
 		}
 	}
 	if got := withExtension(`"john smith"`, "contoso.com", "+x"); got != `"john smith+x"@contoso.com` {
@@ -123,7 +126,7 @@ func FuzzNormalize(f *testing.F) {
 		if l3, d3, err := lookupForm(l + "@" + d); err != nil || l3 != l || d3 != d {
 			t.Fatalf("not a fixed point: %q -> %q@%q -> %q@%q %v", addr, l, d, l3, d3, err)
 		}
-		local, domain, _ := splitAddress(addr)
+		local, domain, _ := SplitAddress(addr)
 		// U-label and A-label match.
 		if u, err := idna.Lookup.ToUnicode(d); err == nil {
 			if d4, err := NormalizeDomain(u); err != nil || d4 != d {
@@ -139,11 +142,11 @@ func FuzzNormalize(f *testing.F) {
 		}
 		// Quoting and Unicode normalisation form of the local part do not matter.
 		if isDotAtom(local) {
-			if l5 := normalizeLocal(`"` + local + `"`); l5 != l {
+			if l5 := NormalizeLocal(`"` + local + `"`); l5 != l {
 				t.Fatalf("quoted %q -> %q, unquoted -> %q", local, l5, l)
 			}
 		}
-		if l6 := normalizeLocal(norm.NFD.String(local)); l6 != l && !strings.ContainsAny(local, `"\`) {
+		if l6 := NormalizeLocal(norm.NFD.String(local)); l6 != l && !strings.ContainsAny(local, `"\`) {
 			t.Fatalf("NFD of %q -> %q, NFC -> %q", local, l6, l)
 		}
 	})

@@ -85,5 +85,6 @@ func FuzzParseCSV(f *testing.F) {
 			}
 		}
 		roundTrip(t, rules)
+		csvRoundTrip(t, rules)
 	})
 }

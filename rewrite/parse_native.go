@@ -11,8 +11,8 @@ import (
 //
 //	INTERNAL EXTERNAL [outbound-only] [except=a.example,b.example]
 //
-// fields separated by spaces or tabs; a field starting with '#' starts a comment that runs to
-// the end of the line; blank lines are ignored; LF or CRLF line ends; UTF-8, a leading BOM is
+// fields separated by spaces or tabs (a quoted local part may hold them: "john smith"@x is one
+// field); a field starting with '#' starts a comment that runs to the end of the line; blank lines are ignored; LF or CRLF line ends; UTF-8, a leading BOM is
 // ignored. INTERNAL is an address (john@tenanta.contoso.com), a domain (tenanta.contoso.com) or
 // a wildcard (*.contoso.com); EXTERNAL is an address for an address rule and a domain
 // otherwise. Options are case-insensitive.
@@ -94,20 +94,43 @@ func parseNative(name, content string, old []*compiled) ([]*compiled, []error) {
 	return cs, errs
 }
 
-// splitFields appends the space- or tab-separated fields of line before any comment to dst.
+// splitFields appends the space- or tab-separated fields of line before any comment to dst. A
+// quoted-string (RFC 5322 §3.2.4) is part of its field, spaces, tabs and '#' in it included, so
+// "john smith"@contoso.com is one field, as the CSV format takes it. A quote left open runs to
+// the end of the line.
 func splitFields(dst []string, line string) []string {
 	for {
 		line = strings.TrimLeft(line, " \t")
 		if line == "" || line[0] == '#' {
 			return dst
 		}
-		end := strings.IndexAny(line, " \t")
-		if end < 0 {
-			end = len(line)
-		}
+		end, _ := fieldEnd(line)
 		dst = append(dst, line[:end])
 		line = line[end:]
 	}
+}
+
+// fieldEnd returns the length of the field line starts with: up to the first space or tab
+// outside a quoted-string, or to the end of the line. open is true when a quote is left open.
+func fieldEnd(line string) (end int, open bool) {
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\\' && open:
+			i++
+		case c == '"':
+			open = !open
+		case (c == ' ' || c == '\t') && !open:
+			return i, false
+		}
+	}
+	return len(line), open
+}
+
+// isNativeField reports whether f can be written as one field of the native format: splitting
+// it gives back f whole, with its quotes closed, and it holds no line break.
+func isNativeField(f string) bool {
+	end, open := fieldEnd(f)
+	return f != "" && f[0] != '#' && !strings.ContainsAny(f, "\r\n") && end == len(f) && !open
 }
 
 // sameFields reports whether fields, joined by single spaces, are kept (as nativeRule joined
@@ -131,6 +154,11 @@ func sameFields(fields []string, kept string) bool {
 // nativeRule builds the rule of one line from its fields; its strings share one copy of them,
 // kept (the fields joined by single spaces).
 func nativeRule(name string, lineNo int, fields []string) (r Rule, kept string, err error) {
+	for _, f := range fields {
+		if _, open := fieldEnd(f); open {
+			return Rule{}, "", errAt(name, lineNo, ErrSyntax, ": quoted string not closed: %q", f)
+		}
+	}
 	if len(fields) < 2 {
 		return Rule{}, "", errAt(name, lineNo, ErrSyntax, ", expected INTERNAL EXTERNAL [outbound-only] [except=DOMAIN,...]: %q", strings.Join(fields, " "))
 	}

@@ -18,6 +18,9 @@ type Message struct {
 	From    string
 	Rcpts   []string
 	Headers []Header
+	// Fields, when not nil, are ReadAddressFields(Headers), already read for policy: Compute
+	// rewrites these and does not read the address fields of Headers again.
+	Fields []AddressField
 }
 
 // PlanOptions say which parts of a message Compute rewrites; the caller decides them from the
@@ -45,6 +48,37 @@ type PlanOptions struct {
 	// RcptFallback, when set, is asked for an envelope recipient no rule resolved (the policy's
 	// routing domain); it returns the new address or ok=false.
 	RcptFallback func(addr string) (string, bool)
+	// SMTPUTF8 is set when the transaction is SMTPUTF8 (RFC 6531: the SMTPUTF8 parameter on
+	// MAIL FROM). Without it a rewritten domain is written as an A-label, in the envelope and in
+	// the header, and a rewrite whose new address needs a UTF-8 local part is not made (it goes
+	// to Plan.NeedUTF8): the next hop may not take UTF-8 in a plain transaction (RFC 6530 §7.1).
+	// With it the new address is written as the rule writes it, U-labels included.
+	SMTPUTF8 bool
+}
+
+// fit returns addr as this transaction may carry it (see SMTPUTF8); ok is false when it cannot.
+func (o *PlanOptions) fit(addr string) (string, bool) {
+	if o.SMTPUTF8 || isASCII(addr) {
+		return addr, true
+	}
+	l, d, found := SplitAddress(addr)
+	if !found || !isASCII(l) {
+		return addr, false
+	}
+	a, err := NormalizeDomain(d)
+	if err != nil {
+		return addr, false
+	}
+	return l + "@" + a, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Change is one rewritten address, for the per-message log line "field:old->new".
@@ -94,6 +128,10 @@ type Plan struct {
 	Rcpts   []RcptChange
 	Headers []HeaderChange
 	Skipped []HeaderSkip
+	// NeedUTF8 are the rewrites a rule called for but Compute did not make: the new address
+	// needs a UTF-8 local part and the transaction is not SMTPUTF8. The address stays as it
+	// was; the caller logs and counts them.
+	NeedUTF8 []Change
 	// Kept are the inbound To and Cc changes not made because a signature covers the field
 	// (PlanOptions.KeepSigned); they change nothing.
 	Kept []HeaderChange
@@ -136,58 +174,95 @@ func (p *Plan) Changes() []Change {
 func Compute(l Lookup, o PlanOptions, m Message) Plan {
 	var p Plan
 	if o.Sender {
-		p.Sender = senderChange(l, m.From)
+		p.Sender = p.senderChange(l, &o, m.From)
 	}
 	if o.Recipients {
-		p.Rcpts = rcptChanges(l, o.RcptFallback, m.Rcpts)
+		p.Rcpts = p.rcptChanges(l, &o, m.Rcpts)
 	}
 	var signed signedFields
 	if o.KeepSigned && o.InboundToCc {
 		signed = signedFieldsOf(m.Headers)
 	}
+	if m.Fields != nil {
+		for i := range m.Fields {
+			f := &m.Fields[i]
+			sc, err := f.scan, f.Err
+			if !f.read {
+				sc = listScanner{s: f.Value}
+				err = sc.scan()
+			}
+			p.field(l, o, signed, fieldOf(f.Name), f.Name, f.Index, &sc, err)
+		}
+		return p
+	}
 	var seen [numFields]int
 	for _, h := range m.Headers {
-		f := fieldOf(h.Name)
-		if f < 0 {
+		k := fieldOf(h.Name)
+		if k < 0 {
 			continue
 		}
-		seen[f]++
-		out, in := o.Sender, false
-		if f == fieldTo || f == fieldCc {
-			out, in = o.Sender && o.OutboundToCc, o.InboundToCc
+		seen[k]++
+		if out, in := o.directions(k); !out && !in {
+			continue // not read at all: a field left alone is never skipped
 		}
-		if !out && !in {
-			continue
-		}
-		var addrs []Change
-		nv, err := RewriteAddressList(h.Value, func(a string) (string, bool) {
-			if out {
-				if n, r, ok := l.Rewrite(a, Outbound); ok {
-					addrs = appendChange(addrs, h.Name, a, n, r)
-					return n, true
-				}
-			}
-			if in {
-				if n, r, ok := l.Rewrite(a, Inbound); ok {
-					addrs = appendChange(addrs, h.Name, a, n, r)
-					return n, true
-				}
-			}
-			return a, false
-		})
-		switch {
-		case err != nil:
-			p.Skipped = append(p.Skipped, HeaderSkip{Name: h.Name, Index: seen[f], Err: err})
-		case nv != h.Value:
-			hc := HeaderChange{Name: h.Name, Index: seen[f], Old: h.Value, New: foldLongLines(h.Name, h.Value, nv), Addrs: addrs}
-			if in && !out && signed.covers(h.Name) {
-				p.Kept = append(p.Kept, hc)
-				continue
-			}
-			p.Headers = append(p.Headers, hc)
-		}
+		sc := listScanner{s: h.Value}
+		err := sc.scan()
+		p.field(l, o, signed, k, h.Name, seen[k], &sc, err)
 	}
 	return p
+}
+
+// directions says in which directions Compute rewrites field k under o.
+func (o *PlanOptions) directions(k int) (out, in bool) {
+	if k == fieldTo || k == fieldCc {
+		return o.Sender && o.OutboundToCc, o.InboundToCc
+	}
+	return o.Sender, false
+}
+
+// field plans the rewrite of one address field, scanned into sc (err from the scan); signed
+// are the fields a signature covers (kept inbound, see PlanOptions.KeepSigned).
+func (p *Plan) field(l Lookup, o PlanOptions, signed signedFields, k int, name string, index int, sc *listScanner, err error) {
+	out, in := o.directions(k)
+	if k < 0 || !out && !in {
+		return
+	}
+	if err != nil {
+		p.Skipped = append(p.Skipped, HeaderSkip{Name: name, Index: index, Err: err})
+		return
+	}
+	var addrs []Change
+	nv, err := sc.rewrite(func(a string) (string, bool) {
+		n, r, ok := a, (*Rule)(nil), false
+		if out {
+			n, r, ok = l.Rewrite(a, Outbound)
+		}
+		if !ok && in {
+			n, r, ok = l.Rewrite(a, Inbound)
+		}
+		if !ok {
+			return a, false
+		}
+		if f, fits := o.fit(n); fits {
+			n = f
+		} else {
+			p.NeedUTF8 = append(p.NeedUTF8, Change{Field: name, Old: a, New: n, Rule: r})
+			return a, false
+		}
+		addrs = appendChange(addrs, name, a, n, r)
+		return n, true
+	})
+	switch {
+	case err != nil:
+		p.Skipped = append(p.Skipped, HeaderSkip{Name: name, Index: index, Err: err})
+	case nv != sc.s:
+		hc := HeaderChange{Name: name, Index: index, Old: sc.s, New: foldLongLines(name, sc.s, nv), Addrs: addrs}
+		if in && !out && signed.covers(name) {
+			p.Kept = append(p.Kept, hc)
+			return
+		}
+		p.Headers = append(p.Headers, hc)
+	}
 }
 
 func appendChange(cs []Change, field, old, n string, r *Rule) []Change {

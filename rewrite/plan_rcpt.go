@@ -6,7 +6,7 @@ import "strings"
 // (SMFIR_DELRCPT / SMFIR_ADDRCPT), with duplicates marked.
 
 // senderChange rewrites the envelope sender outbound; the null sender never changes.
-func senderChange(l Lookup, from string) *Change {
+func (p *Plan) senderChange(l Lookup, o *PlanOptions, from string) *Change {
 	a := unbracket(from)
 	if a == "" {
 		return nil
@@ -15,12 +15,20 @@ func senderChange(l Lookup, from string) *Change {
 	if !ok || n == a {
 		return nil
 	}
-	return &Change{Field: "mail-from", Old: from, New: n, Rule: r}
+	f, fits := o.fit(n)
+	if !fits {
+		p.NeedUTF8 = append(p.NeedUTF8, Change{Field: "mail-from", Old: from, New: n, Rule: r})
+		return nil
+	}
+	if f == a {
+		return nil
+	}
+	return &Change{Field: "mail-from", Old: from, New: f, Rule: r}
 }
 
-// rcptChanges rewrites the envelope recipients inbound, asking fallback for those no rule
+// rcptChanges rewrites the envelope recipients inbound, asking o.RcptFallback for those no rule
 // resolved, and marks duplicates.
-func rcptChanges(l Lookup, fallback func(string) (string, bool), rcpts []string) []RcptChange {
+func (p *Plan) rcptChanges(l Lookup, o *PlanOptions, rcpts []string) []RcptChange {
 	var cs []RcptChange
 	for i, rcpt := range rcpts {
 		a := unbracket(rcpt)
@@ -28,14 +36,22 @@ func rcptChanges(l Lookup, fallback func(string) (string, bool), rcpts []string)
 			continue
 		}
 		n, r, ok := l.Rewrite(a, Inbound)
-		if !ok && fallback != nil {
-			n, ok = fallback(a)
+		if !ok && o.RcptFallback != nil {
+			n, ok = o.RcptFallback(a)
 			r = nil
 		}
 		if !ok || n == a {
 			continue
 		}
-		cs = append(cs, RcptChange{Index: i, Old: rcpt, New: n, Rule: r})
+		f, fits := o.fit(n)
+		if !fits {
+			p.NeedUTF8 = append(p.NeedUTF8, Change{Field: "rcpt", Old: rcpt, New: n, Rule: r})
+			continue
+		}
+		if f == a {
+			continue
+		}
+		cs = append(cs, RcptChange{Index: i, Old: rcpt, New: f, Rule: r})
 	}
 	markDuplicates(rcpts, cs)
 	return cs

@@ -293,6 +293,11 @@ func TestCompute(t *testing.T) {
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Compute:\n got  %s\n want %s", dumpPlan(got), dumpPlan(c.want))
 			}
+			read := c.m
+			read.Fields = ReadAddressFields(c.m.Headers)
+			if again := Compute(l, c.o, read); !reflect.DeepEqual(again, got) {
+				t.Errorf("Compute with the fields read before:\n got  %s\n want %s", dumpPlan(again), dumpPlan(got))
+			}
 			if got.Empty() != reflect.DeepEqual(c.want, Plan{}) {
 				t.Errorf("Empty() = %v for %s", got.Empty(), dumpPlan(got))
 			}

@@ -31,6 +31,14 @@ type Stats struct {
 	// FilesParsed is how many files the load that made this snapshot read and parsed (the
 	// others were unchanged).
 	FilesParsed int
+	// Fingerprint identifies the rules in service, wherever they are written (see
+	// Snapshot.Fingerprint).
+	Fingerprint string
+	// Notices are what the load that made this snapshot accepted but an admin should know:
+	// those of the files it parsed, and the whole-set warnings about the rules it added or
+	// changed (duplicate CSV Names, round trips that return to another mailbox of the same
+	// domain). A load that changed nothing has none.
+	Notices []Notice
 }
 
 // Table is the rule table in service. Load changes it; Snapshot gives a consistent view of it
@@ -58,6 +66,7 @@ type Table struct {
 	used   bucketSet           // buckets in the table
 	ids    *bucketIDs
 	kinds  map[Kind]int
+	fp     fingerprintSum // of the rules in the table
 }
 
 // Snapshot is one consistent view of the rules; hold one per message. It is immutable and safe
@@ -70,6 +79,8 @@ type Snapshot struct {
 	used   bucketSet // a lookup whose bucket is not used skips memdb
 	ids    *bucketIDs
 	stats  Stats
+	files  map[string]*fileState // the rule files in service; never modified
+	added  []*compiled           // the rules the load that made this snapshot added
 }
 
 // lookupKind is one way of finding a rule: by the lookup form of its internal side (outbound)
@@ -184,17 +195,18 @@ func (t *Table) Snapshot() *Snapshot { return t.cur.Load() }
 
 // newSnapshot describes the table as committed; t.mu must be held.
 func (t *Table) newSnapshot(parsed int) *Snapshot {
-	return t.snapshotOf(t.db.Txn(false), t.files, t.counts, t.used, t.kinds, parsed)
+	return t.snapshotOf(t.db.Txn(false), t.files, t.counts, t.used, t.kinds, t.fp, parsed)
 }
 
 // snapshotOf is the view of a read transaction holding these files' rules.
-func (t *Table) snapshotOf(txn *memdb.Txn, files map[string]*fileState, counts [numLookupKinds]int, used bucketSet, kinds map[Kind]int, parsed int) *Snapshot {
+func (t *Table) snapshotOf(txn *memdb.Txn, files map[string]*fileState, counts [numLookupKinds]int, used bucketSet, kinds map[Kind]int, fp fingerprintSum, parsed int) *Snapshot {
 	st := Stats{ByKind: maps.Clone(kinds), ByFile: make(map[string]int, len(files)), FilesParsed: parsed}
 	for p, f := range files {
 		st.ByFile[p] = len(f.rules)
 		st.Rules += len(f.rules)
 	}
-	return &Snapshot{txn: txn, opts: t.opts, seed: t.seed, counts: counts, used: slices.Clone(used), ids: t.ids, stats: st}
+	st.Fingerprint = fp.String()
+	return &Snapshot{txn: txn, opts: t.opts, seed: t.seed, counts: counts, used: slices.Clone(used), ids: t.ids, stats: st, files: files}
 }
 
 // Stats describes the snapshot's rules. The maps are the caller's to keep.
@@ -202,6 +214,7 @@ func (s *Snapshot) Stats() Stats {
 	st := s.stats
 	st.ByKind = maps.Clone(st.ByKind)
 	st.ByFile = maps.Clone(st.ByFile)
+	st.Notices = slices.Clone(st.Notices)
 	return st
 }
 

@@ -127,6 +127,8 @@ func TestRewriteMatching(t *testing.T) {
 		// IDNA: U-label and A-label match each other
 		{"x@xn--bcher-kva.example", Outbound, "x@books.example", 8},
 		{"x@BÜCHER.example", Outbound, "x@books.example", 8},
+		// Rewrite gives the rule's side as the rule writes it; Compute writes an A-label in
+		// a transaction that is not SMTPUTF8 (TestComputeSMTPUTF8).
 		{"x@books.example", Inbound, "x@bücher.example", 8},
 		// recipient delimiter: the extension is kept
 		{"john+tag@tenanta.contoso.com", Outbound, "john.smith+tag@contoso.com", 1},
@@ -138,8 +140,11 @@ func TestRewriteMatching(t *testing.T) {
 		{"john.smith+SRS=44d3a=2Q=fabrikam.com=mary@contoso.com", Inbound, "john+SRS=44d3a=2Q=fabrikam.com=mary@tenanta.contoso.com", 1},
 		{"bounces+SRS=x=y@tenanta.contoso.com", Outbound, "bounces+SRS=x=y@contoso.com", 2},
 		{"bounces+SRS=x=y@contoso.com", Inbound, "bounces+SRS=x=y@tenanta.contoso.com", 2},
-		// a quoted local part has no extension
+		// a quoted local part that needs its quotes has no extension; one that needs none is
+		// the same mailbox unquoted
 		{`"odd one+x"@contoso.com`, Inbound, `"odd one+x"@tenanta.contoso.com`, 2},
+		{`"john+tag"@tenanta.contoso.com`, Outbound, "john.smith+tag@contoso.com", 1},
+		{`"John"@tenanta.contoso.com`, Outbound, "john.smith@contoso.com", 1},
 	})
 }
 

@@ -29,6 +29,12 @@ var (
 	// ErrBadException: an exception that is not a domain under its wildcard, or an exception
 	// on a rule that is not a wildcard.
 	ErrBadException = errors.New("bad exception")
+	// ErrRoundTrip: an address that leaves by a bidirectional domain rule comes back, by a more
+	// specific bidirectional address rule, to a mailbox of another domain.
+	ErrRoundTrip = errors.New("replies would go to another mailbox")
+	// ErrLossyExport: an address holds "?" in a file that looks like an ASCII export that
+	// replaced every non-ASCII character with "?".
+	ErrLossyExport = errors.New("address damaged by an ASCII export")
 )
 
 // LoadError is one problem of a rule load, at a file and line (Line 0: the file as a whole).
@@ -144,7 +150,7 @@ func compile(r Rule) (*compiled, []error) {
 }
 
 func ruleAddress(s, side string, bad func(error, string, ...any)) normAddr {
-	l, d, ok := splitAddress(s)
+	l, d, ok := SplitAddress(s)
 	if !ok {
 		bad(ErrBadAddress, ": %s address: %q", side, s)
 		return normAddr{}

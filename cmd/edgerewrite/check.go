@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,30 +16,59 @@ import (
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
+// checkOptions are the flags of check.
+type checkOptions struct {
+	cfgPath string
+	// ci leaves out what only the target host can tell (socket directory, socket group), for a
+	// build server that validates config and rules before they are deployed.
+	ci bool
+	// rulesDir, when set, is checked instead of the config's rules_dir.
+	rulesDir string
+}
+
 func checkFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
-	cfgPath := fs.String("c", config.DefaultConfigPath, "the config `file`")
-	return func(stdout, stderr io.Writer) int { return check(*cfgPath, stdout, stderr) }
+	var o checkOptions
+	fs.StringVar(&o.cfgPath, "c", config.DefaultConfigPath, "the config `file`")
+	fs.BoolVar(&o.ci, "ci", false, "validate config and rules only, without the checks of the host that serves (socket directory, socket group): for a build server before deploy")
+	fs.StringVar(&o.rulesDir, "rules", "", "check the rules in `dir` instead of the config's rules_dir")
+	return func(stdout, stderr io.Writer) int { return check(o, stdout, stderr) }
 }
 
 // check validates the config and every rule file, like `postfix check`: a summary on stdout,
-// each problem on stderr as file:line, exit 1 when there is any.
-func check(cfgPath string, stdout, stderr io.Writer) int {
+// each problem on stderr as file:line, exit 1 when there is any. Warnings and notices (on
+// stdout) do not fail it.
+func check(o checkOptions, stdout, stderr io.Writer) int {
 	var problems []error
-	cfg, err := config.LoadConfig(cfgPath)
-	problems = append(problems, config.Problems(err)...)
+	cfg, err := config.LoadConfig(o.cfgPath)
+	for _, p := range config.Problems(err) {
+		if o.rulesDir != "" && errors.Is(p, config.ErrBadRulesDir) {
+			continue // the rules checked are elsewhere
+		}
+		problems = append(problems, p)
+	}
 	if cfg == nil {
 		return report("edgerewrite check", stdout, stderr, problems)
 	}
-	problems = append(problems, config.Problems(cfg.CheckHost())...)
+	if !o.ci {
+		problems = append(problems, config.Problems(cfg.CheckHost())...)
+	}
 	printConfig(stdout, cfg)
 
+	dir := cfg.RulesDir
+	if o.rulesDir != "" {
+		dir = o.rulesDir
+	}
 	table := rewrite.NewTable(rewrite.Options{RecipientDelimiter: cfg.Delimiter()})
 	start := time.Now()
-	stats, err := table.Load(cfg.RulesDir)
+	stats, err := table.Load(dir)
 	if err != nil {
 		problems = append(problems, config.Problems(err)...)
 	} else {
-		printRules(stdout, cfg.RulesDir, stats, time.Since(start))
+		printRules(stdout, dir, stats, time.Since(start))
+		printNotices(stdout, stats.Notices)
+		if p := cfg.Policy(); p != nil {
+			printNotices(stdout, rewrite.OutsideOrganization(table.Snapshot().Rules(), p.IsOrgDomain))
+		}
 	}
 	if p := cfg.Policy(); p != nil {
 		for _, w := range p.Warnings() {
@@ -47,6 +77,13 @@ func check(cfgPath string, stdout, stderr io.Writer) int {
 	}
 	printDaemonStatus(stdout, cfg)
 	return report("edgerewrite check", stdout, stderr, problems)
+}
+
+// printNotices prints each notice and warning of a rule load on a line of its own.
+func printNotices(w io.Writer, ns []rewrite.Notice) {
+	for _, n := range ns {
+		fmt.Fprintln(w, n)
+	}
 }
 
 // report prints every problem (one per line) and the verdict line of cmd, and returns the
@@ -145,6 +182,7 @@ func timeOrOpen(t time.Time) string {
 
 func printRules(w io.Writer, dir string, s rewrite.Stats, took time.Duration) {
 	fmt.Fprintf(w, "rules %s: %s in %s (loaded in %.3fs)\n", dir, plural(s.Rules, "rule"), plural(len(s.ByFile), "file"), took.Seconds())
+	fmt.Fprintf(w, "  fingerprint %s\n", s.Fingerprint)
 	var kinds []string
 	for _, k := range []rewrite.Kind{rewrite.KindAddress, rewrite.KindDomain, rewrite.KindWildcard} {
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, s.ByKind[k]))

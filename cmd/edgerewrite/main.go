@@ -1,6 +1,6 @@
 // Command edgerewrite is an address-rewriting milter for Postfix: `serve` runs the daemon,
-// `check` validates the config and rules, `test` shows what a message would become, `version`
-// prints the version. Run `edgerewrite help` for the usage.
+// `check` validates the config and rules, `test` shows what a message would become, `rules`
+// lists, searches, exports and compares the rule set, `version` prints the version. Run `edgerewrite help` for the usage.
 package main
 
 import (
@@ -26,7 +26,11 @@ const usage = `edgerewrite: address-rewriting milter for Postfix
 
 Usage:
   edgerewrite serve   [-c CONFIG]            run the milter daemon
-  edgerewrite check   [-c CONFIG]            validate the config and every rule file
+  edgerewrite check   [-c CONFIG] [-ci] [-rules DIR]
+                                             validate the config and every rule file
+  edgerewrite rules   [-c CONFIG] [-rules DIR] [-json]
+                      [-match ADDRESS|DOMAIN | -export native|csv | -diff OTHER_RULES_DIR]
+                                             list, search, export or compare the rule set
   edgerewrite test    [-c CONFIG] FLAGS...   show what a message would become, and why
   edgerewrite version                        print the version
   edgerewrite help    [COMMAND]              this text, or the flags of one command
@@ -53,6 +57,7 @@ func commands() []command {
 		{"serve", "run the milter daemon", serveFlags},
 		{"check", "validate the config and every rule file", checkFlags},
 		{"test", "show what a message would become, and why", testFlags},
+		{"rules", "list, search, export or compare the rule set", rulesFlags},
 		{"version", "print the version", versionFlags},
 	}
 }

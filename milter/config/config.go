@@ -30,6 +30,11 @@ const (
 	DefaultMetricsListen      = "127.0.0.1:9754"
 	DefaultLogFormat          = "text"
 	DefaultLogLevel           = "info"
+	// DefaultCalendarInbound rewrites inbound calendar data unless a DKIM signature covers it.
+	DefaultCalendarInbound = "unsigned"
+	// DefaultCalendarMaxBytes is Postfix's default message_size_limit: a meeting invitation
+	// with its attachments fits.
+	DefaultCalendarMaxBytes = 10240000
 	// DefaultReloadGuardShare: an automatic reload that would remove more than a tenth of the
 	// rules in service waits for `systemctl reload edgerewrite`.
 	DefaultReloadGuardShare = 0.10
@@ -60,6 +65,15 @@ type Config struct {
 	LogFormat string `toml:"log_format"`
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string `toml:"log_level"`
+	// CalendarOutbound rewrites the ORGANIZER and ATTENDEE addresses of calendar data in
+	// outbound mail (meeting invitations and responses). nil is true.
+	CalendarOutbound *bool `toml:"calendar_outbound"`
+	// CalendarInbound is when calendar data of inbound mail is rewritten: "unsigned" (only
+	// when no DKIM signature covers the body, the default), "always" or "never".
+	CalendarInbound string `toml:"calendar_inbound"`
+	// CalendarMaxBytes is the largest message body read for calendar data; a larger one
+	// passes with its calendar data unchanged (counted). 0 is DefaultCalendarMaxBytes.
+	CalendarMaxBytes int `toml:"calendar_max_bytes"`
 	// ReloadGuardShare is the share of the rules in service (0 to 1) that an automatic reload
 	// may remove; an edit that removes more is held until confirmed with SIGHUP. nil is
 	// DefaultReloadGuardShare.
@@ -162,6 +176,25 @@ func (c *Config) GuardShare() float64 {
 		return DefaultReloadGuardShare
 	}
 	return *c.ReloadGuardShare
+}
+
+// CalendarOut reports whether calendar data of outbound mail is rewritten.
+func (c *Config) CalendarOut() bool { return c.CalendarOutbound == nil || *c.CalendarOutbound }
+
+// CalendarIn is calendar_inbound in effect: "unsigned", "always" or "never".
+func (c *Config) CalendarIn() string {
+	if c.CalendarInbound == "" {
+		return DefaultCalendarInbound
+	}
+	return c.CalendarInbound
+}
+
+// CalendarLimit is calendar_max_bytes in effect.
+func (c *Config) CalendarLimit() int {
+	if c.CalendarMaxBytes <= 0 {
+		return DefaultCalendarMaxBytes
+	}
+	return c.CalendarMaxBytes
 }
 
 // OutboundToCc reports whether outbound To and Cc are rewritten.

@@ -60,6 +60,14 @@ func (c *Config) validate() error {
 		add("inbound_header_rewrite", fmt.Errorf("inbound_header_rewrite %q: use %q (leave a To or Cc that a DKIM signature covers as it is), %q or %q",
 			c.InboundHeaderRewrite, InboundUnsigned, InboundAlways, InboundNever))
 	}
+	switch c.CalendarInbound {
+	case "", "unsigned", "always", "never":
+	default:
+		add("calendar_inbound", fmt.Errorf("calendar_inbound %q: use \"unsigned\", \"always\" or \"never\"", c.CalendarInbound))
+	}
+	if c.CalendarMaxBytes < 0 || c.CalendarMaxBytes > 1<<30 {
+		add("calendar_max_bytes", fmt.Errorf("calendar_max_bytes %d: want 0 (the default, %d) up to 1073741824", c.CalendarMaxBytes, DefaultCalendarMaxBytes))
+	}
 	if g := c.GuardShare(); g < 0 || g > 1 {
 		add("reload_guard_share", fmt.Errorf("reload_guard_share %v: want a share from 0 (hold every edit that removes a rule) to 1 (never hold)", g))
 	}

@@ -11,7 +11,7 @@ import (
 
 func TestMetrics_NamesPassPromlint(t *testing.T) {
 	reg, m, sm := NewRegistry()
-	sm.Messages.WithLabelValues("inbound", "accept").Inc()
+	sm.Messages.WithLabelValues("inbound", "accept", "-", "-").Inc()
 	sm.Rewrites.WithLabelValues("rcpt").Inc()
 	m.Reloads.WithLabelValues("success").Inc()
 	mfs, err := reg.Gather()

@@ -20,6 +20,8 @@ const (
 	AddRcpt
 	// ChangeHeader replaces the Index-th header field named Name (SMFIR_CHGHEADER).
 	ChangeHeader
+	// ReplaceBody replaces the body with Body (SMFIR_REPLBODY): calendar data rewritten.
+	ReplaceBody
 )
 
 // Action is one milter modification action.
@@ -35,6 +37,8 @@ type Action struct {
 	Name  string
 	Index int
 	Value string
+	// Body is ReplaceBody's new body, line ends as read.
+	Body []byte
 }
 
 // String renders the action for logs and `edgerewrite test`, named after the milter spec.
@@ -51,6 +55,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("SMFIR_ADDRCPT_PAR <%s> %s", a.Addr, a.Args)
 	case ChangeHeader:
 		return fmt.Sprintf("SMFIR_CHGHEADER %s[%d]:%s", a.Name, a.Index, a.Value)
+	case ReplaceBody:
+		return fmt.Sprintf("SMFIR_REPLBODY (%d bytes)", len(a.Body))
 	}
 	return fmt.Sprintf("Action(%d)", a.Kind)
 }

@@ -21,8 +21,11 @@ type Input struct {
 	Conn    policy.Conn
 	QueueID string
 	// From is the envelope sender without angle brackets; "" is the null sender.
-	From  string
-	Rcpts []Rcpt
+	From string
+	// SMTPUTF8 is set when MAIL FROM carried the SMTPUTF8 parameter (RFC 6531): only then may
+	// a rewritten address hold UTF-8 (see rewrite.PlanOptions.SMTPUTF8).
+	SMTPUTF8 bool
+	Rcpts    []Rcpt
 	// Headers are the header fields in message order, values as the MTA sent them (leading
 	// space and folding kept).
 	Headers []rewrite.Header
@@ -59,6 +62,16 @@ type Outcome struct {
 	Plan rewrite.Plan
 	// Actions are the milter actions the plan becomes, in the order they are sent.
 	Actions []Action
+	// Changes are the plan's changed addresses (Plan.Changes) and the calendar data's,
+	// computed once for the log line and the metrics.
+	Changes []rewrite.Change
+	// BodyState says what was done with the body: "" (not read: no calendar data possible,
+	// or its direction's switch is off), "read", or "too-large" (over calendar_max_bytes).
+	BodyState string
+	// Calendar are the rewritten ORGANIZER and ATTENDEE addresses; CalendarErr is why
+	// calendar data that was read was left alone (malformed MIME, nesting too deep).
+	Calendar    []rewrite.CalendarChange
+	CalendarErr error
 }
 
 // Action returns what the MTA is told at end of message: the verdict's action, or Accept in
@@ -80,11 +93,13 @@ func (o *Outcome) Apply() bool {
 // once, at Begin), what was collected so far, and each recipient's outcome (decided once, at
 // Recipient). End turns it into the Outcome. A Message is used by one goroutine.
 type Message struct {
-	gen   *Generation
-	start time.Time
-	class policy.Class
-	in    Input
-	rcpts []RcptOutcome
+	gen       *Generation
+	start     time.Time
+	class     policy.Class
+	in        Input
+	rcpts     []RcptOutcome
+	body      []byte // the body read for calendar data (see WantsBody)
+	bodyState string
 }
 
 // Generation is the generation the message is decided by.
@@ -111,6 +126,15 @@ func (m *Message) Recipient(addr string, args []string) RcptOutcome {
 	return ro
 }
 
+// MailArgs records the ESMTP parameters of MAIL FROM (SMTPUTF8 is the one that matters).
+func (m *Message) MailArgs(args []string) {
+	for _, a := range args {
+		if k, _, _ := strings.Cut(a, "="); strings.EqualFold(k, "SMTPUTF8") {
+			m.in.SMTPUTF8 = true
+		}
+	}
+}
+
 // Header records one header field, its value as the MTA sent it.
 func (m *Message) Header(name, value string) {
 	m.in.Headers = append(m.in.Headers, rewrite.Header{Name: name, Value: value})
@@ -121,6 +145,7 @@ func (m *Message) Header(name, value string) {
 // tests use it; the daemon's session makes the same calls as the events arrive.
 func Decide(g *Generation, in Input, now time.Time) Outcome {
 	m := g.Begin(in.Conn, in.From, now)
+	m.in.SMTPUTF8 = in.SMTPUTF8
 	for _, r := range in.Rcpts {
 		m.Recipient(r.Addr, r.Args)
 	}
@@ -157,12 +182,11 @@ func (m *Message) End(queueID string) Outcome {
 		kept = append(kept, r)
 	}
 
-	msg := policy.Message{From: in.From, Rcpts: rcptAddrs(kept)}
+	// Each address field is read once: policy judges, and Compute rewrites, the same reading.
+	fields := rewrite.ReadAddressFields(in.Headers)
+	msg := policy.Message{From: in.From, Rcpts: rcptAddrs(kept), Fields: fields}
 	for _, h := range in.Headers {
-		switch {
-		case strings.EqualFold(h.Name, "From"):
-			msg.HeaderFrom = append(msg.HeaderFrom, headerAddrs(h.Value)...)
-		case strings.EqualFold(h.Name, "X-MS-Exchange-CrossTenant-Id"):
+		if strings.EqualFold(h.Name, "X-MS-Exchange-CrossTenant-Id") {
 			msg.CrossTenantIDs = append(msg.CrossTenantIDs, strings.TrimSpace(h.Value))
 		}
 	}
@@ -179,7 +203,7 @@ func (m *Message) End(queueID string) Outcome {
 	}
 
 	opts := g.Options
-	ro := rewrite.PlanOptions{Recipients: true}
+	ro := rewrite.PlanOptions{Recipients: true, SMTPUTF8: in.SMTPUTF8}
 	if cl.Outbound {
 		ro.Sender = mres.RewriteSender
 		ro.OutboundToCc = opts.RewriteOutboundToCc && mres.RewriteSender
@@ -198,8 +222,13 @@ func (m *Message) End(queueID string) Outcome {
 			return route, ok
 		}
 	}
-	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers})
+	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers, Fields: fields})
 	out.Actions = PlanActions(out.Plan, kept)
+	m.calendar(&out, g.lookup())
+	out.Changes = out.Plan.Changes()
+	for _, c := range out.Calendar {
+		out.Changes = append(out.Changes, c.Change())
+	}
 	return out
 }
 
@@ -207,21 +236,6 @@ func rcptAddrs(rs []Rcpt) []string {
 	addrs := make([]string, len(rs))
 	for i, r := range rs {
 		addrs[i] = r.Addr
-	}
-	return addrs
-}
-
-// headerAddrs returns the addr-specs of an address-list header value (RFC 5322 §3.4). A value
-// that cannot be parsed comes back whole, so tenant attribution checks it (and refuses it)
-// rather than skipping it: a malformed From must not slip another tenant's address past policy.
-func headerAddrs(value string) []string {
-	var addrs []string
-	_, err := rewrite.RewriteAddressList(value, func(addr string) (string, bool) {
-		addrs = append(addrs, addr)
-		return addr, false
-	})
-	if err != nil {
-		return []string{strings.TrimSpace(value)}
 	}
 	return addrs
 }

@@ -148,6 +148,18 @@ func TestDecide(t *testing.T) {
 			Headers: []rewrite.Header{{Name: "From", Value: ` "Boss <boss@tenantb.contoso.com>`}}},
 		wantVerdict: policy.Reject,
 	}, {
+		name: "outbound From with another tenant's address before an unclosed comment: refused",
+		snap: snap, pol: pol,
+		in: Input{Conn: connTenantA, From: "john@tenanta.contoso.com", Rcpts: []Rcpt{{Addr: "x@example.net"}},
+			Headers: []rewrite.Header{{Name: "From", Value: " <mary@tenantb.contoso.com>, (x <john@tenanta.contoso.com>"}}},
+		wantVerdict: policy.Reject,
+	}, {
+		name: "outbound Sender of another tenant: refused",
+		snap: snap, pol: pol,
+		in: Input{Conn: connTenantA, From: "john@tenanta.contoso.com", Rcpts: []Rcpt{{Addr: "x@example.net"}},
+			Headers: []rewrite.Header{{Name: "From", Value: " john@tenanta.contoso.com"}, {Name: "Sender", Value: " mary@tenantb.contoso.com"}}},
+		wantVerdict: policy.Reject,
+	}, {
 		name: "hold: rewritten and held, so that it leaves rewritten when released",
 		snap: snap, pol: pol,
 		in:          Input{Conn: connInternet, From: "s@example.net", Rcpts: []Rcpt{{Addr: "held@contoso.com"}}},

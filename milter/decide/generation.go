@@ -29,7 +29,8 @@ type Generation struct {
 // NewGeneration puts a validated config and a rules snapshot together.
 func NewGeneration(seq uint64, cfg *config.Config, rules *rewrite.Snapshot) *Generation {
 	return &Generation{Seq: seq, Config: cfg, Policy: cfg.Policy(), Rules: rules,
-		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), InboundHeaderRewrite: cfg.InboundHeaderRewrite}}
+		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), InboundHeaderRewrite: cfg.InboundHeaderRewrite,
+			CalendarOutbound: cfg.CalendarOut(), CalendarInbound: cfg.CalendarIn(), CalendarMaxBytes: cfg.CalendarLimit()}}
 }
 
 // Options are the settings a decision depends on besides rules and policy.
@@ -40,6 +41,18 @@ type Options struct {
 	// InboundHeaderRewrite is when inbound To and Cc are rewritten: config.InboundUnsigned
 	// (also for ""), config.InboundAlways or config.InboundNever.
 	InboundHeaderRewrite string
+	// CalendarOutbound rewrites calendar data of outbound mail; CalendarInbound is when
+	// inbound calendar data is ("unsigned", "always", "never"; "" is never).
+	CalendarOutbound bool
+	CalendarInbound  string
+	// CalendarMaxBytes bounds the body read for calendar data (0: rewrite's default).
+	CalendarMaxBytes int
+}
+
+// WantsBodies reports whether messages of this generation may have their body read at all:
+// when not, the milter asks the MTA for no body (SMFIP_NOBODY) and pays nothing for it.
+func (g *Generation) WantsBodies() bool {
+	return g.Options.CalendarOutbound || g.Options.CalendarInbound == "unsigned" || g.Options.CalendarInbound == "always"
 }
 
 // lookup is the rules as a rewrite.Lookup: nothing matches when there is no snapshot.

@@ -48,12 +48,12 @@ func TestDecide_InboundHeaderRewrite(t *testing.T) {
 			}
 			var logged string
 			for _, a := range out.LogAttrs(&in) {
-				if a.Key == "kept_signed" {
+				if a.Key == "not_rewritten_dkim_signed" {
 					logged = a.Value.String()
 				}
 			}
-			if want := map[bool]string{true: "[To[1]]", false: ""}[tc.wantKept > 0]; logged != want {
-				t.Errorf("log line kept_signed=%q, want %q", logged, want)
+			if want := map[bool]string{true: "[To:dave@fabrikam.com->dave@tenantb.contoso.com]", false: ""}[tc.wantKept > 0]; logged != want {
+				t.Errorf("log line not_rewritten_dkim_signed=%q, want %q", logged, want)
 			}
 		})
 	}
