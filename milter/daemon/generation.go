@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,6 +79,8 @@ func (l *Live) Status() Status {
 	if g := l.gen.Load(); g != nil {
 		st.Generation = g.Seq
 		st.Rules = g.Rules.Stats().Rules
+		st.RulesFingerprint = g.Rules.Fingerprint()
+		st.PolicyFingerprint = g.Config.PolicyFingerprint()
 	}
 	return st
 }
@@ -147,10 +150,29 @@ func (l *Live) Reload(reason string, confirmed bool) error {
 	}
 	stats := gen.Rules.Stats()
 	l.metrics.ObserveReload(true, stats.Rules, l.clock())
+	l.metrics.ObserveGeneration(gen.Rules.Fingerprint(), cfg.PolicyFingerprint())
+	l.logNotices(gen, cur == nil || cfg != cur.Config)
 	l.log.Info("reload", "reason", reason, "result", "success", "generation", gen.Seq,
 		"rules", stats.Rules, "files_parsed", stats.FilesParsed,
 		"config_changed", cur == nil || cfg != cur.Config, "seconds", l.clock().Sub(start).Seconds())
 	return nil
+}
+
+// logNotices logs what the new generation's load noticed (Exchange export quirks, whole-set
+// warnings of the rules it touched) and the external domains outside the organisation, whose
+// inbound mail is refused: of the rules the load added, or of every rule when the config (and
+// so the organisation's domains) changed.
+func (l *Live) logNotices(gen *decide.Generation, configChanged bool) {
+	for _, n := range gen.Rules.Stats().Notices {
+		l.log.Log(context.Background(), n.Level, "rules", "notice", n.String())
+	}
+	rules := gen.Rules.Added()
+	if configChanged {
+		rules = gen.Rules.Rules()
+	}
+	for _, n := range rewrite.OutsideOrganization(rules, gen.Policy.IsOrgDomain) {
+		l.log.Log(context.Background(), n.Level, "rules", "notice", n.String())
+	}
 }
 
 // nextConfig is the config of the next generation: the one in service when the file did not

@@ -36,6 +36,11 @@ type Status struct {
 	Generation uint64 `json:"generation"`
 	// Rules is the number of rules in service.
 	Rules int `json:"rules"`
+	// RulesFingerprint and PolicyFingerprint identify the rules and the policy in service: the
+	// gateways of a fleet that serve the same show the same (rewrite.Snapshot.Fingerprint,
+	// config.Config.PolicyFingerprint).
+	RulesFingerprint  string `json:"rules_fingerprint"`
+	PolicyFingerprint string `json:"policy_fingerprint"`
 	// Held lists what the held edit would remove; empty when no edit is held.
 	Held []string `json:"held,omitempty"`
 }
@@ -63,7 +68,8 @@ func NewHTTPHandler(reg *prometheus.Registry, health HealthFunc, status func() S
 			io.WriteString(w, "ok\n")
 		}
 		st := status()
-		fmt.Fprintf(w, "generation: %d\nrules: %d\n", st.Generation, st.Rules)
+		fmt.Fprintf(w, "generation: %d\nrules: %d\nrules_fingerprint: %s\npolicy_fingerprint: %s\n",
+			st.Generation, st.Rules, st.RulesFingerprint, st.PolicyFingerprint)
 		for _, h := range st.Held {
 			fmt.Fprintf(w, "held: would remove %s\n", h)
 		}

@@ -38,7 +38,7 @@ func TestHTTPHandler(t *testing.T) {
 		{"go collector", true, "/metrics", 200, "go_goroutines "},
 		{"process collector", true, "/metrics", 200, "process_cpu_seconds_total "},
 		{"other path", true, "/", 404, "/metrics, /healthz and /status"},
-		{"status", true, "/status", 200, `{"generation":0,"rules":0}`},
+		{"status", true, "/status", 200, `{"generation":0,"rules":0,"rules_fingerprint":"","policy_fingerprint":""}`},
 	}
 	for _, tt := range tests {
 		healthy = tt.healthy

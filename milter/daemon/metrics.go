@@ -21,6 +21,10 @@ type Metrics struct {
 	// ReloadHeld is 1 while the reload guard holds an edit that would lose much, until SIGHUP
 	// confirms it or a later edit loses nothing.
 	ReloadHeld prometheus.Gauge
+	// GenerationInfo is 1 for the fingerprints of the rules and the policy in service (labels
+	// rules_fingerprint, policy_fingerprint), so that a query across a fleet shows the gateways
+	// that serve something else: count by (rules_fingerprint) (edgerewrite_generation_info).
+	GenerationInfo *prometheus.GaugeVec
 	// Reloads counts reload attempts by result ("success", "failure").
 	Reloads *prometheus.CounterVec
 }
@@ -46,6 +50,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: milter.MetricsNamespace, Name: "reload_held",
 			Help: "1 while an automatic reload that would lose much waits for SIGHUP (systemctl reload edgerewrite).",
 		}),
+		GenerationInfo: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: milter.MetricsNamespace, Name: "generation_info",
+			Help: "1 for the fingerprints of the rules and the policy in service.",
+		}, []string{"rules_fingerprint", "policy_fingerprint"}),
 		Reloads: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: milter.MetricsNamespace, Name: "reloads_total",
 			Help: "Reload attempts by result.",
@@ -66,4 +74,10 @@ func (m *Metrics) ObserveReload(ok bool, rules int, at time.Time) {
 	m.ReloadSuccessful.Set(1)
 	m.ReloadSuccessTimestamp.Set(float64(at.UnixNano()) / 1e9)
 	m.Reloads.WithLabelValues("success").Inc()
+}
+
+// ObserveGeneration sets the info metric to the fingerprints of the generation now in service.
+func (m *Metrics) ObserveGeneration(rules, policy string) {
+	m.GenerationInfo.Reset()
+	m.GenerationInfo.WithLabelValues(rules, policy).Set(1)
 }
