@@ -22,7 +22,8 @@ type Tag struct{ Name, Value string }
 //	tag-name  =  ALPHA *ALNUMPUNC
 //	tag-value =  [ tval *( 1*(WSP / FWS) tval ) ]   ; tval = 1*VALCHAR, %x21-3A / %x3C-7E
 //
-// Tag names are case-sensitive and a name given twice makes the whole list invalid (§3.2), as
+// VALCHAR also takes UTF-8 (RFC 8616 §4: d= and i= of internationalised mail). Tag names are
+// case-sensitive and a name given twice makes the whole list invalid (§3.2), as
 // does any byte outside the grammar. The tags come back in the order written.
 func ParseTagList(s string) ([]Tag, error) {
 	var tags []Tag
@@ -81,7 +82,7 @@ func checkTagValue(v string) error {
 			if i+1 >= len(v) || (v[i+1] != ' ' && v[i+1] != '\t') {
 				return errors.New("line break not followed by white space")
 			}
-		case c < 0x21 || c > 0x7e:
+		case c < 0x21 || c == 0x7f:
 			return fmt.Errorf("byte %q at %d is not allowed in a tag value", c, i)
 		}
 	}
@@ -104,7 +105,7 @@ func SignedFieldNames(value string) ([]string, error) {
 		names := strings.Split(t.Value, ":")
 		for i, n := range names {
 			n = strings.ToLower(strings.Trim(n, " \t\r\n"))
-			if n == "" || strings.ContainsAny(n, " \t\r\n") {
+			if !isFieldName(n) {
 				return nil, fmt.Errorf("%w: h= names an empty or broken field name in %q", ErrBadTagList, t.Value)
 			}
 			names[i] = n
@@ -114,20 +115,38 @@ func SignedFieldNames(value string) ([]string, error) {
 	return nil, fmt.Errorf("%w: no h= tag", ErrBadTagList)
 }
 
+// isFieldName reports field-name = 1*ftext, printable ASCII but ':' (RFC 5322 §3.6.8).
+func isFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 33 || c > 126 || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
 // signedFields is the set of header field names (lower case) that some signature over the
-// message covers.
+// message covers; the key "" stands for every field (a signature whose h= could not be read).
 type signedFields map[string]struct{}
 
 // covers reports whether a signature covers the field name.
 func (s signedFields) covers(name string) bool {
+	if _, all := s[""]; all {
+		return true
+	}
 	_, ok := s[strings.ToLower(name)]
 	return ok
 }
 
 // signedFieldsOf collects the fields covered by the message's DKIM-Signature fields and ARC
 // message signatures (ARC-Message-Signature has the same tag list and h=, RFC 8617 §4.1.2; a
-// tenant that trusts the ARC sealer relies on it). A signature whose tag list does not parse
-// cannot verify whatever is done to the message, so it protects nothing and is passed over.
+// tenant that trusts the ARC sealer relies on it). A signature whose h= cannot be read is taken
+// to cover every field: it may well be valid to a verifier more lenient than this parser, and
+// leaving a To or Cc as it is costs nothing (the envelope routes), while breaking a valid
+// signature makes DMARC fail at the tenant.
 func signedFieldsOf(hs []Header) signedFields {
 	var s signedFields
 	for _, h := range hs {
@@ -135,11 +154,11 @@ func signedFieldsOf(hs []Header) signedFields {
 			continue
 		}
 		names, err := SignedFieldNames(h.Value)
-		if err != nil {
-			continue
-		}
 		if s == nil {
 			s = signedFields{}
+		}
+		if err != nil {
+			names = []string{""}
 		}
 		for _, n := range names {
 			s[n] = struct{}{}

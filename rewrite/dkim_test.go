@@ -96,7 +96,7 @@ func TestSignedFieldsOf(t *testing.T) {
 		{"field name in any case", []Header{{"dkim-signature", " v=1; h=cc; b=x"}}, []string{"Cc"}, []string{"to"}},
 		{"ARC message signature", []Header{{"ARC-Message-Signature", " i=1; a=rsa-sha256; h=to:cc; b=x"}}, []string{"To", "Cc"}, nil},
 		{"two signatures add up", []Header{{"DKIM-Signature", " h=to; b=x"}, {"DKIM-Signature", " h=cc; b=x"}}, []string{"To", "Cc"}, nil},
-		{"a broken signature protects nothing", []Header{{"DKIM-Signature", " h=to; h=cc"}}, nil, []string{"To", "Cc"}},
+		{"a signature whose h= cannot be read covers every field", []Header{{"DKIM-Signature", " h=to; h=cc"}}, []string{"To", "Cc", "From"}, nil},
 		{"ARC-Seal has no h=", []Header{{"ARC-Seal", " i=1; h=to; b=x"}}, nil, []string{"To"}},
 		{"no signature", []Header{{"To", " a@b"}}, nil, []string{"To"}},
 	}

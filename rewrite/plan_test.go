@@ -256,10 +256,17 @@ func TestCompute(t *testing.T) {
 			},
 		},
 		{
-			name: "inbound with KeepSigned but no signature: To and Cc rewritten",
+			name: "inbound with KeepSigned, a signature that does not cover To: To rewritten",
+			o:    PlanOptions{InboundToCc: true, KeepSigned: true},
+			m:    Message{From: "ed@fabrikam.com", Headers: hdrs("DKIM-Signature: v=1; h=from:subject; b=x", "To: john@contoso.com")},
+			want: Plan{Headers: []HeaderChange{{Name: "To", Index: 1, Old: " john@contoso.com", New: " john@tenanta.contoso.com",
+				Addrs: []Change{chg("To", "john@contoso.com", "john@tenanta.contoso.com", ct)}}}},
+		},
+		{
+			name: "inbound with KeepSigned, a signature whose h= cannot be read: To kept",
 			o:    PlanOptions{InboundToCc: true, KeepSigned: true},
 			m:    Message{From: "ed@fabrikam.com", Headers: hdrs("DKIM-Signature: v=1; h=to; h=cc", "To: john@contoso.com")},
-			want: Plan{Headers: []HeaderChange{{Name: "To", Index: 1, Old: " john@contoso.com", New: " john@tenanta.contoso.com",
+			want: Plan{Kept: []HeaderChange{{Name: "To", Index: 1, Old: " john@contoso.com", New: " john@tenanta.contoso.com",
 				Addrs: []Change{chg("To", "john@contoso.com", "john@tenanta.contoso.com", ct)}}}},
 		},
 		{
@@ -298,7 +305,7 @@ func TestCompute(t *testing.T) {
 			if again := Compute(l, c.o, read); !reflect.DeepEqual(again, got) {
 				t.Errorf("Compute with the fields read before:\n got  %s\n want %s", dumpPlan(again), dumpPlan(got))
 			}
-			if got.Empty() != reflect.DeepEqual(c.want, Plan{}) {
+			if got.Empty() != (c.want.Sender == nil && c.want.Rcpts == nil && c.want.Headers == nil) {
 				t.Errorf("Empty() = %v for %s", got.Empty(), dumpPlan(got))
 			}
 		})
