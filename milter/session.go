@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"net/textproto"
@@ -171,8 +172,9 @@ func (s *session) Body(m *gomilter.Modifier) (resp gomilter.Response, err error)
 	out := s.msg.End(m.Macros["i"])
 	resp, err = s.answer(m, &out)
 	if err != nil {
-		s.srv.log.Error("sending milter actions failed", "qid", s.msg.Input().QueueID, "err", err)
-		return nil, err
+		// go-milter logs the error a callback returns, and closes the connection: logged here
+		// as well, it would be logged twice.
+		return nil, fmt.Errorf("sending the milter actions of queue id %s: %w", s.msg.Input().QueueID, err)
 	}
 	s.finish(&out)
 	return resp, nil

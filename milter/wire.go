@@ -294,9 +294,9 @@ func (c *wireConn) Write(p []byte) (int, error) {
 		var err error
 		c.wbuf, err = c.outbound(c.wbuf, c.out[off+4], c.out[off+5:off+4+n])
 		if err != nil {
-			c.srv.log.Error("milter protocol error; closing the connection (the MTA applies milter_default_action)",
-				"conn", c.cs.id, "err", err)
-			return 0, err
+			// Not logged here: go-milter logs the error of the write, or of the callback that
+			// made it, once.
+			return 0, fmt.Errorf("milter protocol error on connection %s; closing it (the MTA applies milter_default_action): %w", c.cs.id, err)
 		}
 		flush = flush || awaited(c.out[off+4])
 		off += 4 + n

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -207,48 +205,6 @@ func headerAddrs(value string) []string {
 		return addr, false
 	})
 	return addrs
-}
-
-// readMessageHeader reads the header block of an RFC 5322 message (RFC 5322 §2.2): fields up to
-// the first empty line, continuation lines kept with their leading white space and joined with
-// LF, as Postfix sends them to a milter. The value keeps the space after the colon.
-func readMessageHeader(path string, stdin io.Reader) ([]rewrite.Header, error) {
-	var r io.Reader = stdin
-	if path != "-" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("--message: %w", err)
-		}
-		r = bytes.NewReader(b)
-	}
-	var hs []rewrite.Header
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for lineNo := 1; sc.Scan(); lineNo++ {
-		line := strings.TrimSuffix(sc.Text(), "\r")
-		if line == "" {
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if len(hs) == 0 {
-				return nil, fmt.Errorf("--message %s:%d: a continuation line before any header field", path, lineNo)
-			}
-			hs[len(hs)-1].Value += "\n" + line
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || !validFieldName(name) {
-			if lineNo == 1 && strings.HasPrefix(line, "From ") {
-				continue // an mbox "From " line
-			}
-			return nil, fmt.Errorf("--message %s:%d: not a header field: %q", path, lineNo, line)
-		}
-		hs = append(hs, rewrite.Header{Name: name, Value: value})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--message %s: %w", path, err)
-	}
-	return hs, nil
 }
 
 // validFieldName: RFC 5322 §2.2, printable US-ASCII (33-126) except colon, at least one.

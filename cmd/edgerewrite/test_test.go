@@ -136,23 +136,3 @@ func TestTestMessageFromStdin(t *testing.T) {
 		t.Error("CR left in the output")
 	}
 }
-
-func FuzzReadMessageHeader(f *testing.F) {
-	f.Add([]byte("From: a@example.net\r\nTo: b@example.net,\r\n c@example.net\r\n\r\nbody"))
-	f.Add([]byte("From someone\nSubject: x\n"))
-	f.Add([]byte(" leading continuation\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		hs, err := readMessageHeader("-", bytes.NewReader(b))
-		if err != nil {
-			return
-		}
-		for _, h := range hs {
-			if h.Name == "" || strings.ContainsAny(h.Name, " \t\r\n:") {
-				t.Fatalf("bad field name %q", h.Name)
-			}
-			if strings.Contains(h.Value, "\r\n") || strings.HasSuffix(h.Value, "\r") {
-				t.Fatalf("CRLF line end left in value %q", h.Value)
-			}
-		}
-	})
-}
