@@ -19,7 +19,9 @@ type Metrics struct {
 	// Rewrites counts changed addresses by field: "mail-from", "rcpt", or the header name.
 	Rewrites *prometheus.CounterVec
 	// RewritesWithheld counts rewrites a rule called for but that were not made, by reason:
-	// "needs-smtputf8" (the new address needs UTF-8 and the transaction is not SMTPUTF8).
+	// "needs-smtputf8" (the new address needs UTF-8 and the transaction is not SMTPUTF8) or
+	// "dkim-signed" (an inbound To or Cc that a DKIM signature covers, inbound_header_rewrite
+	// = "unsigned").
 	RewritesWithheld *prometheus.CounterVec
 	// Calendar counts messages whose body was read for calendar data, by result: "rewritten",
 	// "unchanged", "too-large" (over calendar_max_bytes, passed unread) or "malformed".

@@ -119,8 +119,8 @@ func printConfig(w io.Writer, cfg *config.Config) {
 		metrics = "off"
 	}
 	fmt.Fprintf(w, "  listen %s\n  metrics and /healthz %s\n", listen, metrics)
-	fmt.Fprintf(w, "  recipient_delimiter %q, rewrite_outbound_to_cc %t, observe %t\n",
-		cfg.Delimiter(), cfg.OutboundToCc(), cfg.Observe)
+	fmt.Fprintf(w, "  recipient_delimiter %q, rewrite_outbound_to_cc %t, inbound_header_rewrite %q, observe %t\n",
+		cfg.Delimiter(), cfg.OutboundToCc(), cfg.InboundHeaderRewrite, cfg.Observe)
 	fmt.Fprintf(w, "  log %s at %s\n", cfg.LogFormat, cfg.LogLevel)
 
 	list := func(what string, names []string) {

@@ -56,6 +56,9 @@ type Config struct {
 	RecipientDelimiter *string `toml:"recipient_delimiter"`
 	// RewriteOutboundToCc rewrites internal addresses in To and Cc of outbound mail too.
 	RewriteOutboundToCc *bool `toml:"rewrite_outbound_to_cc"`
+	// InboundHeaderRewrite says when To and Cc of inbound mail are rewritten: "unsigned" (the
+	// default), "always" or "never" (see the Inbound* constants).
+	InboundHeaderRewrite string `toml:"inbound_header_rewrite"`
 	// MetricsListen is the HTTP address of /metrics and /healthz; "" turns it off.
 	MetricsListen string `toml:"metrics_listen"`
 	// LogFormat is "text" or "json".
@@ -122,13 +125,14 @@ func LoadConfig(path string) (*Config, error) {
 // returns a nil config.
 func ParseConfig(name string, doc []byte) (*Config, error) {
 	cfg := &Config{
-		Listen:        DefaultListen,
-		SocketMode:    DefaultSocketMode,
-		RulesDir:      DefaultRulesDir,
-		MetricsListen: DefaultMetricsListen,
-		LogFormat:     DefaultLogFormat,
-		LogLevel:      DefaultLogLevel,
-		path:          name,
+		Listen:               DefaultListen,
+		SocketMode:           DefaultSocketMode,
+		RulesDir:             DefaultRulesDir,
+		MetricsListen:        DefaultMetricsListen,
+		LogFormat:            DefaultLogFormat,
+		LogLevel:             DefaultLogLevel,
+		InboundHeaderRewrite: InboundUnsigned,
+		path:                 name,
 	}
 	dec := toml.NewDecoder(bytes.NewReader(doc)).DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {

@@ -54,6 +54,12 @@ func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		add("log_format", fmt.Errorf("%w: log_format %q: use \"text\" or \"json\"", ErrBadLog, c.LogFormat))
 	}
+	switch c.InboundHeaderRewrite {
+	case InboundUnsigned, InboundAlways, InboundNever:
+	default:
+		add("inbound_header_rewrite", fmt.Errorf("inbound_header_rewrite %q: use %q (leave a To or Cc that a DKIM signature covers as it is), %q or %q",
+			c.InboundHeaderRewrite, InboundUnsigned, InboundAlways, InboundNever))
+	}
 	switch c.CalendarInbound {
 	case "", "unsigned", "always", "never":
 	default:

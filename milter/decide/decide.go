@@ -214,7 +214,7 @@ func (m *Message) End(queueID string) Outcome {
 		ro.Sender = mres.RewriteSender
 		ro.OutboundToCc = opts.RewriteOutboundToCc && mres.RewriteSender
 	} else {
-		ro.InboundToCc = true
+		ro.InboundToCc, ro.KeepSigned = inboundHeaders(opts.InboundHeaderRewrite)
 	}
 	routes := make(map[string]string)
 	for _, r := range out.Rcpts {

@@ -29,8 +29,8 @@ type Generation struct {
 // NewGeneration puts a validated config and a rules snapshot together.
 func NewGeneration(seq uint64, cfg *config.Config, rules *rewrite.Snapshot) *Generation {
 	return &Generation{Seq: seq, Config: cfg, Policy: cfg.Policy(), Rules: rules,
-		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), CalendarOutbound: cfg.CalendarOut(),
-			CalendarInbound: cfg.CalendarIn(), CalendarMaxBytes: cfg.CalendarLimit()}}
+		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), InboundHeaderRewrite: cfg.InboundHeaderRewrite,
+			CalendarOutbound: cfg.CalendarOut(), CalendarInbound: cfg.CalendarIn(), CalendarMaxBytes: cfg.CalendarLimit()}}
 }
 
 // Options are the settings a decision depends on besides rules and policy.
@@ -38,6 +38,9 @@ type Options struct {
 	// RewriteOutboundToCc also rewrites internal addresses in To and Cc of outbound mail, so
 	// that reply-all goes to the shared domain. Off is strict Exchange Edge behaviour.
 	RewriteOutboundToCc bool
+	// InboundHeaderRewrite is when inbound To and Cc are rewritten: config.InboundUnsigned
+	// (also for ""), config.InboundAlways or config.InboundNever.
+	InboundHeaderRewrite string
 	// CalendarOutbound rewrites calendar data of outbound mail; CalendarInbound is when
 	// inbound calendar data is ("unsigned", "always", "never"; "" is never).
 	CalendarOutbound bool
