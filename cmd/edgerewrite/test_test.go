@@ -80,6 +80,10 @@ func TestTestCommand(t *testing.T) {
 			"message:    hold (cutover-hold: litware.com)", "held in Postfix's hold queue (exit 2)"}},
 		{"null sender", args([]string{"--from", "<>", "--rcpt", "john@contoso.com"}), exitOK, []string{
 			"MAIL FROM <>  (null sender: never rewritten)"}},
+		{"calendar data of a meeting invitation", args(tenantA, []string{"--message", "../../rewrite/testdata/calendar/outlook-request.eml"}), exitOK, []string{
+			"calendar:\n  part 3  ORGANIZER;CN=John Smith:mailto:john@tenanta.contoso.com\n  -> ORGANIZER;CN=John Smith:mailto:john@contoso.com\n       john@tenanta.contoso.com -> john@contoso.com  by testdata/ok/rules/contoso.rules:2",
+			"SMFIR_REPLBODY (",
+		}},
 		{"message file", args(tenantA, []string{"--message", "testdata/messages/outbound.eml"}), exitOK, []string{
 			"note: envelope sender <john@tenanta.contoso.com> taken from Return-Path",
 			"note: envelope recipients taken from To, Cc and Bcc",
