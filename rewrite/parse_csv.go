@@ -106,7 +106,7 @@ func parseCSV(name string, b []byte) ([]*compiled, []Notice, []error) {
 		}
 		r, typeName, rerr := csvRule(name, line, cols, rec)
 		if rerr != nil {
-			errs = append(errs, rerr)
+			errs = addProblems(errs, name, rerr)
 			continue
 		}
 		if typeName {
@@ -120,7 +120,7 @@ func parseCSV(name string, b []byte) ([]*compiled, []Notice, []error) {
 		}
 		c, cerrs := compile(r)
 		if cerrs != nil {
-			errs = append(errs, cerrs...)
+			errs = addProblems(errs, name, cerrs...)
 			continue
 		}
 		cs = append(cs, c)
