@@ -69,7 +69,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	doc, err := os.ReadFile(o.ConfigPath)
+	doc, err := config.ReadFile(o.ConfigPath)
 	if err != nil {
 		return &config.ConfigError{File: o.ConfigPath, Err: fmt.Errorf("reading config: %w", err)}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -182,7 +181,7 @@ func (l *Live) nextConfig(cur *decide.Generation) (*config.Config, []byte, error
 	if cur == nil {
 		return l.first, l.cfgBytes, nil
 	}
-	doc, err := os.ReadFile(l.path)
+	doc, err := config.ReadFile(l.path)
 	if err != nil {
 		return nil, nil, &config.ConfigError{File: l.path, Err: fmt.Errorf("reading config: %w", err)}
 	}
