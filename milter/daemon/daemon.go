@@ -111,7 +111,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	for _, w := range cfg.Policy().Warnings() {
 		log.Warn("config", "warning", w)
 	}
-	srv := milter.NewServer(milter.ServerOptions{Generation: live.Generation, Logger: log, Metrics: sessionMetrics})
+	srv := milter.NewServer(milter.ServerOptions{Generation: live.Generation, Logger: log, Metrics: sessionMetrics, Limits: cfg.Limits})
 
 	ml, err := listenMilter(cfg, log)
 	if err != nil {
