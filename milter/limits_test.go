@@ -258,3 +258,33 @@ func TestUnofferedActions(t *testing.T) {
 		t.Errorf("%d log lines about actions not offered, want one per kind", n)
 	}
 }
+
+// TestHeaderTooLongForPacket: an inbound To header of the largest size a milter packet carries,
+// whose rewritten form would not fit one, stays as it is (the envelope recipient is still
+// rewritten), is counted as left unparsed, and the message's log line says why; the message is
+// accepted, not tempfailed on every retry.
+func TestHeaderTooLongForPacket(t *testing.T) {
+	env := newTestEnv(t, envOptions{})
+	m := dialPostfix(t, env.sock, postfixEvents)
+	defer m.quit()
+	m.connect("smtpd", "203.0.113.9")
+	const addr = "bob@contoso.com" // inbound: bob@tenantb.contoso.com, 8 bytes longer
+	// SMFIC_HEADER: command, "To\0", value, "\0": the value fills the packet.
+	value := " (" + strings.Repeat("x", maxPacket-1-3-1-len(" () "+addr)) + ") " + addr
+	res := m.send(mtaMessage{qid: "LONG", daemon: "smtpd", from: "ed@example.org",
+		rcpts: []decide.Rcpt{{Addr: addr}}, headers: [][2]string{{"From", " ed@example.org"}, {"To", value}}})
+	for _, r := range res.end {
+		if strings.HasPrefix(r, "SMFIR_CHGHEADER") {
+			t.Errorf("a header too long for a milter packet was changed")
+		}
+	}
+	if len(res.end) < 2 || res.end[len(res.end)-1] != "SMFIR_ACCEPT" || !strings.Contains(strings.Join(res.end, " "), "bob@tenantb.contoso.com") {
+		t.Errorf("end of message %.200q: want the recipient rewritten and the message accepted", res.end)
+	}
+	if n := metricValue(t, env, "edgerewrite_headers_unparsed_total"); n != 1 {
+		t.Errorf("edgerewrite_headers_unparsed_total = %v, want 1", n)
+	}
+	if log := env.logs.String(); strings.Count(log, "too long for a milter packet") != 1 {
+		t.Errorf("want one log line saying the header was too long:\n%.3000s", log)
+	}
+}

@@ -24,7 +24,8 @@ type Metrics struct {
 	// Calendar counts messages whose body was read for calendar data, by result: "rewritten",
 	// "unchanged", "too-large" (over calendar_max_bytes, passed unread) or "malformed".
 	Calendar *prometheus.CounterVec
-	// HeadersUnparsed counts address headers left unchanged because they could not be parsed.
+	// HeadersUnparsed counts address headers left unchanged because they could not be parsed,
+	// or because their rewritten form would not fit a milter packet (rewrite.ErrFieldTooLong).
 	HeadersUnparsed prometheus.Counter
 	// MessageDuration is the time from MAIL FROM to the end-of-message reply.
 	MessageDuration prometheus.Histogram

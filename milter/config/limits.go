@@ -9,12 +9,14 @@ import (
 // Defaults of the [limits] settings; packaging/edgerewrite.toml documents each. They are far
 // above what Postfix sends for real mail (smtpd_recipient_limit is 1000, about 25 macros of a
 // few dozen bytes, a few KiB of headers) and keep a misbehaving or hostile milter client from
-// holding more than a few MiB per connection.
+// holding more than a few MiB per connection. max_header_bytes takes a header of the largest
+// size a milter packet carries (1 MiB) and the rest of the header, so that such a header is
+// left as it is (rewrite.ErrFieldTooLong), not its message refused.
 const (
 	DefaultMaxConnections = 500
 	DefaultMaxMacros      = 256
 	DefaultMaxMacroBytes  = 64 << 10
-	DefaultMaxHeaderBytes = 1 << 20
+	DefaultMaxHeaderBytes = 2 << 20
 	DefaultMaxRecipients  = 5000
 	// DefaultReadTimeout is far longer than Postfix's own milter timeouts
 	// (milter_command_timeout 30s, milter_content_timeout 300s) and smtpd_timeout (300s), so
