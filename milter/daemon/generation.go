@@ -123,7 +123,7 @@ func (l *Live) Reload(reason string, confirmed bool) error {
 		l.metrics.ObserveReload(false, 0, l.clock())
 		l.log.Info("reload", "reason", reason, "result", "failure", "generation", l.seq,
 			"config_ok", cfgErr == nil, "rules_ok", cfgErr == nil && rulesErr == nil,
-			"seconds", l.clock().Sub(start).Seconds())
+			"problems", rewrite.ProblemCount(err), "seconds", l.clock().Sub(start).Seconds())
 		return err
 	}
 	if cur != nil && !confirmed {

@@ -125,3 +125,22 @@ func TestSocketAttrsNoFollow(t *testing.T) {
 		t.Errorf("the symlink's target became %v %v; it must stay 0600", st.Mode(), err)
 	}
 }
+
+// TestReloadProblemsBounded: a rules file of 100,000 duplicate lines logs a bounded number of
+// lines per reload attempt, and the reload line still counts every problem.
+func TestReloadProblemsBounded(t *testing.T) {
+	e := newReloadEnv(t, map[string]string{"a.rules": ruleJohn})
+	atomicWrite(t, filepath.Join(e.rulesDir, "dup.rules"), strings.Repeat(ruleMary, 100_000))
+	pollUntil(t, "failed reload", 30*time.Second, func() bool {
+		return e.metric(t, "edgerewrite_reloads_total", "failure") >= 1
+	})
+	log := e.log.String()
+	if n := strings.Count(log, "reload problem"); n > 25 {
+		t.Errorf("%d problem lines logged for one reload, want at most 25", n)
+	}
+	for _, want := range []string{"dup.rules: and 99979 more problems in this file", "problems=99999"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q", want)
+		}
+	}
+}
