@@ -143,4 +143,15 @@ func TestReloadProblemsBounded(t *testing.T) {
 			t.Errorf("the log lacks %q", want)
 		}
 	}
+
+	// The same problems again (another save of the broken file): not listed again.
+	lines := strings.Count(log, "reload problem")
+	atomicWrite(t, filepath.Join(e.rulesDir, "dup.rules"), strings.Repeat(ruleMary, 100_000))
+	pollUntil(t, "second failed reload", 30*time.Second, func() bool {
+		return e.metric(t, "edgerewrite_reloads_total", "failure") >= 2
+	})
+	log = e.log.String()
+	if n := strings.Count(log, "reload problem") - lines; n != 1 || !strings.Contains(log, "the same problems as at the last attempt") {
+		t.Errorf("the same problems again logged %d lines, want one saying they are the same", n)
+	}
 }
