@@ -114,7 +114,7 @@ func parseCSV(name string, b []byte) ([]*compiled, []Notice, []error) {
 		}
 		if lossy {
 			if e := lossyAddress(name, line, r); e != nil {
-				errs = append(errs, e)
+				errs = addProblems(errs, name, e)
 				continue
 			}
 		}

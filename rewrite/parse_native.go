@@ -24,7 +24,8 @@ const (
 
 // ParseNative parses a native rule file. name is used in positions and errors. It returns the
 // rules that are well-formed on their own (each checked as compile does) and a *LoadError for
-// every line that is not (past MaxFileProblems, one counting the rest: *MoreProblems); rules are only checked against each other by Table.Load.
+// every line that is not (past MaxFileProblems, one counting the rest: *MoreProblems); rules
+// are only checked against each other by Table.Load.
 func ParseNative(name string, r io.Reader) ([]Rule, []error) {
 	b, err := io.ReadAll(r)
 	if err != nil {

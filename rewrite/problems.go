@@ -3,6 +3,7 @@ package rewrite
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // MaxFileProblems is how many problems of one rule file a load reports one by one. A broken
@@ -70,6 +71,30 @@ func boundProblems(errs []error) []error {
 		}
 		if more > 0 {
 			out = append(out, moreProblems(file, more))
+		}
+	}
+	return out
+}
+
+// boundNotices keeps, of notices sorted by file, the first MaxFileProblems of each file and
+// replaces the rest by one notice counting them, at the level of the most severe: a CSV of
+// 100,000 rows sharing one Name logs 21 lines per reload, not 100,000.
+func boundNotices(ns []Notice) []Notice {
+	out := ns[:0:0]
+	for i := 0; i < len(ns); {
+		file := ns[i].Pos.File
+		kept, more, level := 0, 0, slog.LevelInfo
+		for ; i < len(ns) && ns[i].Pos.File == file; i++ {
+			if kept < MaxFileProblems {
+				out = append(out, ns[i])
+				kept++
+				continue
+			}
+			more++
+			level = max(level, ns[i].Level)
+		}
+		if more > 0 {
+			out = append(out, noticeAt(Position{File: file}, level, "and %d more %s in this file", more, pluralWord(more, "notice", "notices")))
 		}
 	}
 	return out

@@ -120,3 +120,25 @@ func TestProblemsSortedLast(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestNoticesBounded: a CSV whose 30,000 rows share one Name yields a bounded number of
+// notices, the last counting the rest.
+func TestNoticesBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Name,InternalAddress,ExternalAddress\n")
+	for i := range 30_000 {
+		fmt.Fprintf(&b, "same,u%d@tenanta.contoso.com,u%d@contoso.com\n", i, i)
+	}
+	dir := t.TempDir()
+	writeDir(t, dir, map[string]string{"export.csv": b.String()})
+	st, err := NewTable(Options{}).Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(st.Notices); n == 0 || n > MaxFileProblems+1 {
+		t.Fatalf("%d notices, want 1 to %d", n, MaxFileProblems+1)
+	}
+	if last := st.Notices[len(st.Notices)-1].String(); !strings.Contains(last, "more notices in this file") {
+		t.Errorf("last notice %q, want one counting the rest", last)
+	}
+}
