@@ -214,12 +214,18 @@ func (c *Config) OutboundToCc() bool { return c.RewriteOutboundToCc == nil || *c
 func decodeErrors(name string, doc []byte, err error) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
-		errs := make([]error, 0, len(strict.Errors))
-		for i := range strict.Errors {
+		// As for rule files, the first problems are listed and the rest counted: a file of
+		// thousands of unknown keys is not a config file an admin meant.
+		n := min(len(strict.Errors), rewrite.MaxFileProblems)
+		errs := make([]error, 0, n+1)
+		for i := range n {
 			e := &strict.Errors[i]
 			line, _ := e.Position()
 			errs = append(errs, &ConfigError{File: name, Line: line,
 				Err: fmt.Errorf("%w %q", ErrUnknownKey, strings.Join(e.Key(), "."))})
+		}
+		if more := len(strict.Errors) - n; more > 0 {
+			errs = append(errs, &ConfigError{File: name, Err: fmt.Errorf("%w: and %d more unknown keys in this file", ErrUnknownKey, more)})
 		}
 		return errors.Join(errs...)
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,19 @@ func TestLoadConfigNotARegularFile(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("LoadConfig(%s) did not return within 5 s", path)
 		}
+	}
+}
+
+// TestUnknownKeysBounded: a config file of 2,000 unknown keys lists the first
+// rewrite.MaxFileProblems and counts the rest.
+func TestUnknownKeysBounded(t *testing.T) {
+	var b strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&b, "key%d = 1\n", i)
+	}
+	_, err := ParseConfig(filepath.Join(t.TempDir(), "edgerewrite.toml"), []byte(b.String()))
+	ps := Problems(err)
+	if len(ps) != rewrite.MaxFileProblems+1 || !strings.Contains(ps[len(ps)-1].Error(), "and 1980 more unknown keys in this file") {
+		t.Errorf("%d problems, last %v; want %d, the last counting the rest", len(ps), ps[len(ps)-1], rewrite.MaxFileProblems+1)
 	}
 }
