@@ -26,7 +26,8 @@ type Metrics struct {
 	// Calendar counts messages whose body was read for calendar data, by result: "rewritten",
 	// "unchanged", "too-large" (over calendar_max_bytes, passed unread) or "malformed".
 	Calendar *prometheus.CounterVec
-	// HeadersUnparsed counts address headers left unchanged because they could not be parsed.
+	// HeadersUnparsed counts address headers left unchanged because they could not be parsed,
+	// or because their rewritten form would not fit a milter packet (rewrite.ErrFieldTooLong).
 	HeadersUnparsed prometheus.Counter
 	// MessageDuration is the time from MAIL FROM to the end-of-message reply.
 	MessageDuration prometheus.Histogram
@@ -35,6 +36,10 @@ type Metrics struct {
 	Panics prometheus.Counter
 	// SessionsActive is the number of live milter connections (one per Postfix SMTP session).
 	SessionsActive prometheus.Gauge
+	// LimitHits counts the bounds of config.Limits reached, by limit (its setting's name:
+	// "max_recipients", "read_timeout", ...); each one gave a message or an SMTP session a
+	// temporary failure, or closed an idle connection.
+	LimitHits *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg. A nil reg creates working but
@@ -75,5 +80,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: MetricsNamespace, Name: "sessions_active",
 			Help: "Live milter connections.",
 		}),
+		LimitHits: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "limit_hits_total",
+			Help: "Bounds on milter clients reached, by limit; each gave a message or SMTP session a temporary failure or closed an idle connection.",
+		}, []string{"limit"}),
 	}
 }

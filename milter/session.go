@@ -233,7 +233,9 @@ func noPolicyResponse() gomilter.Response {
 	return tempfailResponse("4.3.5", "edgerewrite has no configuration loaded, try again later")
 }
 
-func (s *session) failed() bool { return s.cs != nil && s.cs.failed }
+// failed reports whether the rest of the message is tempfailed: a callback panicked, or the
+// message or its connection broke a bound (config.Limits).
+func (s *session) failed() bool { return s.cs != nil && (s.cs.failed || s.cs.limited() != "") }
 
 // recoverTo turns a panic in the callback of command cmd into a temporary failure of the
 // message; the rest of the message is tempfailed too (the connection state remembers), and the

@@ -1,6 +1,10 @@
 package rewrite
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Lookup rewrites one address in one direction; *Snapshot is the Lookup the daemon uses. ok is
 // false when no rule matched, and then out == addr.
@@ -114,8 +118,19 @@ type HeaderChange struct {
 	Addrs []Change
 }
 
-// HeaderSkip is a header field Compute would have rewritten but could not parse; it stays as it
-// is.
+// MaxHeaderField is the longest header field, name and value in bytes, that Compute writes
+// back. The milter protocol carries a changed field in one SMFIR_CHGHEADER packet (command
+// byte, 4-byte index, name and value each NUL-terminated), and milter implementations bound a
+// packet at 1 MiB; a longer change would not be sent, and the message would fail on every
+// retry. Such a field is left as it is instead, in Plan.Skipped with ErrFieldTooLong.
+const MaxHeaderField = 1<<20 - 1 - 4 - 2
+
+// ErrFieldTooLong is the error of a header field whose rewritten form would be longer than
+// MaxHeaderField.
+var ErrFieldTooLong = errors.New("rewritten header field too long for a milter packet; left as it is")
+
+// HeaderSkip is a header field Compute would have rewritten but could not parse, or whose
+// rewritten form would not fit a milter packet (ErrFieldTooLong); it stays as it is.
 type HeaderSkip struct {
 	Name  string
 	Index int
@@ -252,6 +267,9 @@ func (p *Plan) field(l Lookup, o PlanOptions, signed signedFields, k int, name s
 		addrs = appendChange(addrs, name, a, n, r)
 		return n, true
 	})
+	if err == nil && nv != sc.s && len(name)+len(nv) > MaxHeaderField {
+		err = fmt.Errorf("%w: %d bytes rewritten, over %d", ErrFieldTooLong, len(name)+len(nv), MaxHeaderField)
+	}
 	switch {
 	case err != nil:
 		p.Skipped = append(p.Skipped, HeaderSkip{Name: name, Index: index, Err: err})

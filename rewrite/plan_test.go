@@ -374,6 +374,29 @@ func TestComputeBadReplacementSkipsHeader(t *testing.T) {
 	}
 }
 
+// TestComputeFieldTooLongForMilter: a header whose rewritten form would not fit a milter
+// packet stays as it is and is reported; one byte shorter, it is rewritten.
+func TestComputeFieldTooLongForMilter(t *testing.T) {
+	const addr, grown = "jane@contoso.com", "jane@tenantb.contoso.com"
+	for _, c := range []struct {
+		size    int // of name and rewritten value
+		skipped bool
+	}{{MaxHeaderField, false}, {MaxHeaderField + 1, true}, {100, false}} {
+		pad := strings.Repeat("x", c.size-len("To")-len(" () ")-len(grown))
+		m := Message{Rcpts: []string{addr}, Headers: hdrs("To: (" + pad + ") " + addr)}
+		p := Compute(newFakeLookup(), PlanOptions{Recipients: true, InboundToCc: true}, m)
+		if len(p.Rcpts) != 1 {
+			t.Errorf("size %d: the envelope recipient must be rewritten whatever the header: %s", c.size, dumpPlan(p))
+		}
+		switch {
+		case c.skipped && (len(p.Headers) != 0 || len(p.Skipped) != 1 || !errors.Is(p.Skipped[0].Err, ErrFieldTooLong)):
+			t.Errorf("size %d: want To skipped as too long, got %d changed, skipped %+v", c.size, len(p.Headers), p.Skipped)
+		case !c.skipped && (len(p.Headers) != 1 || len(p.Skipped) != 0 || len("To")+len(p.Headers[0].New) != c.size):
+			t.Errorf("size %d: want To rewritten, got %d changed, skipped %+v", c.size, len(p.Headers), p.Skipped)
+		}
+	}
+}
+
 func TestPlanChanges(t *testing.T) {
 	l := newFakeLookup()
 	p := Compute(l, PlanOptions{Sender: true, OutboundToCc: true, Recipients: true}, Message{

@@ -87,19 +87,22 @@ func printNotices(w io.Writer, ns []rewrite.Notice) {
 }
 
 // report prints every problem (one per line) and the verdict line of cmd, and returns the
-// exit code.
+// exit code. The verdict counts every problem, those a rule load counted without listing them
+// ("and N more problems in this file") included.
 func report(cmd string, stdout, stderr io.Writer, problems []error) int {
+	total := 0
 	for _, p := range problems {
 		fmt.Fprintln(stderr, p)
+		total += rewrite.ProblemCount(p)
 	}
-	switch len(problems) {
+	switch total {
 	case 0:
 		fmt.Fprintln(stdout, cmd+": OK")
 		return exitOK
 	case 1:
 		fmt.Fprintln(stderr, cmd+": 1 problem")
 	default:
-		fmt.Fprintf(stderr, "%s: %d problems\n", cmd, len(problems))
+		fmt.Fprintf(stderr, "%s: %d problems\n", cmd, total)
 	}
 	return exitProblem
 }

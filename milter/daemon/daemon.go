@@ -69,7 +69,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	doc, err := os.ReadFile(o.ConfigPath)
+	doc, err := config.ReadFile(o.ConfigPath)
 	if err != nil {
 		return &config.ConfigError{File: o.ConfigPath, Err: fmt.Errorf("reading config: %w", err)}
 	}
@@ -111,7 +111,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	for _, w := range cfg.Policy().Warnings() {
 		log.Warn("config", "warning", w)
 	}
-	srv := milter.NewServer(milter.ServerOptions{Generation: live.Generation, Logger: log, Metrics: sessionMetrics})
+	srv := milter.NewServer(milter.ServerOptions{Generation: live.Generation, Logger: log, Metrics: sessionMetrics, Limits: cfg.Limits})
 
 	ml, err := listenMilter(cfg, log)
 	if err != nil {
