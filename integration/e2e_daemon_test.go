@@ -29,7 +29,7 @@ type e2eDaemonEnv struct {
 	strict *e2eDaemon // unix socket, rewrite_outbound_to_cc = false
 }
 
-// TestE2EDaemon runs edgerewrite in smtpd_milters of a real Postfix (issue 4): outbound, inbound
+// TestE2EDaemon runs edgerewrite in smtpd_milters of a real Postfix: outbound, inbound
 // and hairpin rewriting as the next hop receives it, header bytes, DSN parameters, the null
 // sender, duplicates, connection reuse and the per-message log line.
 func TestE2EDaemon(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 // e2eTenantAID is tenant A's Microsoft 365 tenant ID in testdata/e2e/policy.toml.
 const e2eTenantAID = "aaaaaaaa-1111-2222-3333-444444444444"
 
-// TestE2EPolicy shows the SMTP replies a client of a real Postfix sees from edgerewrite's policy
-// (issue 5): tenant attribution by daemon name and verified client certificate, the tenant ID
+// TestE2EPolicy shows the SMTP replies a client of a real Postfix sees from edgerewrite's policy:
+// tenant attribution by daemon name and verified client certificate, the tenant ID
 // check, relay protection, an authoritative shared domain, cutover defer and hold in and out of
 // their windows, and observe mode (a second edgerewrite with observe = true behind its own
 // listeners "smtpd-observe" and "smtpd-tenants-observe").

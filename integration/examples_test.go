@@ -165,7 +165,7 @@ func TestExampleTwoTenants(t *testing.T) {
 			{From: "mary@tenantb.contoso.com", Rcpts: harness.Rcpts("partner@fabrikam.example"),
 				Data: harness.BuildMessage([]string{"From: mary@tenantb.contoso.com", "Subject: x"}, "x\n")},
 			{From: "john@tenanta.contoso.com", Rcpts: harness.Rcpts("partner@fabrikam.example"),
-				Data: harness.BuildMessage([]string{"From: CEO <ceo@fabrikam.example>", "Subject: wire the money"}, "x\n")},
+				Data: harness.BuildMessage([]string{"From: CEO <ceo@contoso.com>", "Subject: wire the money"}, "x\n")},
 		} {
 			res := ex.send(tenantA, ex.fromExchangeOnline(env))
 			wantRefused(t, res, 550, "5.7.1")

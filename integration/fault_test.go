@@ -1,6 +1,6 @@
 package integration
 
-// Fault tests (issue 6, item 2): a real Postfix with milter_default_action = tempfail in front
+// Fault tests: a real Postfix with milter_default_action = tempfail in front
 // of edgerewrite, while edgerewrite is killed, fed broken and huge rule edits, given a header it
 // cannot parse, and made to panic. What must hold each time is what a mail admin cares about:
 // every message the client handed over arrives exactly once, rewritten, and nothing leaves

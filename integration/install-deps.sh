@@ -4,7 +4,7 @@
 # module proxy when `go` first builds.
 set -euo pipefail
 
-pkgs=(postfix postfix-lmdb swaks opendkim opendkim-tools lintian rpm dpkg-dev systemd man-db strace perl util-linux procps)
+pkgs=(postfix postfix-lmdb swaks opendkim opendkim-tools postsrsd lintian rpm dpkg-dev systemd man-db strace perl util-linux procps)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	echo "install-deps: this installer knows Debian and Ubuntu (apt-get); elsewhere install: ${pkgs[*]}" >&2
@@ -30,7 +30,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get "${apt_opts[@]}" update
 	apt-get "${apt_opts[@]}" install -y --no-install-recommends "${need[@]}" >/dev/null
 	# Debian starts the packaged services on install where it can; the tests need none of them.
-	for s in postfix opendkim; do
+	for s in postfix opendkim postsrsd; do
 		if command -v systemctl >/dev/null 2>&1; then systemctl stop "$s" >/dev/null 2>&1 || true; fi
 		service "$s" stop >/dev/null 2>&1 || true
 	done

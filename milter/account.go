@@ -35,6 +35,9 @@ func (s *Server) countMessage(out *decide.Outcome, elapsed time.Duration) {
 	if n := len(out.Plan.NeedUTF8); n > 0 {
 		m.RewritesWithheld.WithLabelValues("needs-smtputf8").Add(float64(n))
 	}
+	for _, k := range out.Plan.Kept {
+		m.RewritesWithheld.WithLabelValues("dkim-signed").Add(float64(len(k.Addrs)))
+	}
 	switch {
 	case out.BodyState == "":
 	case out.CalendarErr != nil:

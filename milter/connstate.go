@@ -14,6 +14,7 @@ type connState struct {
 	conn net.Conn // the MTA's connection, closed by Shutdown when its time is up
 
 	offered      uint32            // SMFIF_* actions the MTA offered in SMFIC_OPTNEG
+	negotiated   bool              // offered and offeredSteps are the MTA's
 	offeredSteps uint32            // SMFIP_* protocol steps the MTA offered in SMFIC_OPTNEG
 	noReply      uint32            // SMFIP_NR_* steps negotiated: the MTA expects no reply to them
 	body         bool              // body chunks negotiated, with SMFIP_SKIP
@@ -29,6 +30,13 @@ type connState struct {
 	rcptArgs []string          // ESMTP arguments of the SMFIC_RCPT being processed
 	addArgs  map[string]string // SMFIR_ADDRCPT_PAR arguments the session registered, by address
 	failed   bool              // a callback panicked: the rest of the message is tempfailed
+
+	// Counts against config.Limits (limits.go).
+	macroBytes  int    // names and values of connMacros and msgMacros
+	headerBytes int    // SMFIC_HEADER data of the message
+	rcpts       int    // SMFIC_RCPTs of the message
+	msgLimit    string // the bound the message in progress broke: it gets a temporary failure
+	connLimit   string // the bound the connection broke: every message of it does
 
 	mu      sync.Mutex
 	busy    bool // inside a message: from SMFIC_MAIL to its final reply or SMFIC_ABORT
@@ -90,18 +98,22 @@ func (cs *connState) beginMessage() bool {
 	return true
 }
 
-// resetMessage forgets the message's ESMTP arguments, registrations and failure.
+// resetMessage forgets the message's ESMTP arguments, registrations, failure and counts. A
+// bound its MAIL stage macros broke stays (endMessage forgets it).
 func (cs *connState) resetMessage() {
 	cs.mailArgs = nil
 	cs.rcptArgs = nil
 	clear(cs.addArgs)
 	cs.failed = false
+	cs.headerBytes, cs.rcpts = 0, 0
 }
 
-// endMessage forgets the message, its macros included, and marks the connection idle.
+// endMessage forgets the message, its macros and the bound it broke included, and marks the
+// connection idle.
 func (cs *connState) endMessage() {
 	cs.resetMessage()
-	clear(cs.msgMacros)
+	cs.clearMsgMacros()
+	cs.msgLimit = ""
 	cs.dirty = true
 	cs.mu.Lock()
 	cs.busy = false
@@ -124,6 +136,12 @@ func (cs *connState) stopping() bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	return cs.closing && !cs.busy
+}
+
+func (cs *connState) isBusy() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.busy
 }
 
 func (cs *connState) isClosing() bool {

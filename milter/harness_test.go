@@ -20,6 +20,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgerewrite/edgerewrite/milter/config"
 	"github.com/edgerewrite/edgerewrite/milter/decide"
 	"github.com/edgerewrite/edgerewrite/policy"
 	"github.com/edgerewrite/edgerewrite/rewrite"
@@ -43,6 +44,7 @@ type envOptions struct {
 	// generation, when set, replaces the generation in service (built on the test table).
 	generation func(*rewrite.Table, *policy.Policy) func() *decide.Generation
 	options    *decide.Options
+	limits     config.Limits // the Server's limits (defaults when not set)
 }
 
 func newTestEnv(tb testing.TB, o envOptions) *testEnv {
@@ -80,6 +82,7 @@ func newTestEnv(tb testing.TB, o envOptions) *testEnv {
 		Logger:     slog.New(slog.NewJSONHandler(env.logs, nil)),
 		Metrics:    NewMetrics(env.reg),
 		Clock:      func() time.Time { return testNow },
+		Limits:     o.limits,
 	})
 	l, err := net.Listen("unix", env.sock)
 	if err != nil {

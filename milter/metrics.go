@@ -19,12 +19,15 @@ type Metrics struct {
 	// Rewrites counts changed addresses by field: "mail-from", "rcpt", or the header name.
 	Rewrites *prometheus.CounterVec
 	// RewritesWithheld counts rewrites a rule called for but that were not made, by reason:
-	// "needs-smtputf8" (the new address needs UTF-8 and the transaction is not SMTPUTF8).
+	// "needs-smtputf8" (the new address needs UTF-8 and the transaction is not SMTPUTF8) or
+	// "dkim-signed" (an inbound To or Cc that a DKIM signature covers, inbound_header_rewrite
+	// = "unsigned").
 	RewritesWithheld *prometheus.CounterVec
 	// Calendar counts messages whose body was read for calendar data, by result: "rewritten",
 	// "unchanged", "too-large" (over calendar_max_bytes, passed unread) or "malformed".
 	Calendar *prometheus.CounterVec
-	// HeadersUnparsed counts address headers left unchanged because they could not be parsed.
+	// HeadersUnparsed counts address headers left unchanged because they could not be parsed,
+	// or because their rewritten form would not fit a milter packet (rewrite.ErrFieldTooLong).
 	HeadersUnparsed prometheus.Counter
 	// MessageDuration is the time from MAIL FROM to the end-of-message reply.
 	MessageDuration prometheus.Histogram
@@ -37,6 +40,10 @@ type Metrics struct {
 	// file that decided it ("[[cutover]]" for the config's tables) and action ("hold",
 	// "defer"), so a wave's progress shows per file.
 	Cutovers *prometheus.CounterVec
+	// LimitHits counts the bounds of config.Limits reached, by limit (its setting's name:
+	// "max_recipients", "read_timeout", ...); each one gave a message or an SMTP session a
+	// temporary failure, or closed an idle connection.
+	LimitHits *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg. A nil reg creates working but
@@ -81,5 +88,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: MetricsNamespace, Name: "cutover_messages_total",
 			Help: "Messages held or with recipients deferred by a cutover, by cutover list file and action.",
 		}, []string{"file", "action"}),
+		LimitHits: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "limit_hits_total",
+			Help: "Bounds on milter clients reached, by limit; each gave a message or SMTP session a temporary failure or closed an idle connection.",
+		}, []string{"limit"}),
 	}
 }

@@ -41,6 +41,8 @@ type postfixMTA struct {
 	Version, Actions, Events uint32
 	lists                    map[byte][]string // macro names per event
 	vals                     map[string]string // macro values now
+	// before, when set, is called before each event's packets are buffered, to send more.
+	before func(m *postfixMTA, cmd byte)
 }
 
 // postfixMacroDefaults are main.cf's milter_*_macros of Postfix 3.7, by event.
@@ -58,8 +60,15 @@ var postfixMacroDefaults = map[byte]string{
 // with each header).
 var smfimEvents = []byte{smficConnect, smficHelo, smficMail, smficRcpt, smficData, smficBodyEOB, smficEOH}
 
-// dialPostfix opens a milter connection and negotiates with offer as the SMFIP_* bits.
+// dialPostfix opens a milter connection and negotiates with offer as the SMFIP_* bits, every
+// action offered.
 func dialPostfix(tb testing.TB, sock string, offer uint32) *postfixMTA {
+	tb.Helper()
+	return dialPostfixActions(tb, sock, offer, 0x1ff)
+}
+
+// dialPostfixActions is dialPostfix offering only actions (SMFIF_* bits).
+func dialPostfixActions(tb testing.TB, sock string, offer, actions uint32) *postfixMTA {
 	tb.Helper()
 	c, err := net.Dial("unix", sock)
 	if err != nil {
@@ -67,7 +76,7 @@ func dialPostfix(tb testing.TB, sock string, offer uint32) *postfixMTA {
 	}
 	m := &postfixMTA{tb: tb, conn: c, r: bufio.NewReaderSize(c, 4096), lists: map[byte][]string{}, vals: map[string]string{}}
 	d := binary.BigEndian.AppendUint32(nil, 6)
-	d = binary.BigEndian.AppendUint32(d, 0x1ff)
+	d = binary.BigEndian.AppendUint32(d, actions)
 	d = binary.BigEndian.AppendUint32(d, offer)
 	m.w = appendPacket(m.w, smficOptneg, d)
 	p := m.read()
@@ -117,6 +126,9 @@ func (m *postfixMTA) event(cmd byte, noSend, noReply uint32, data []byte) []pkt 
 	m.tb.Helper()
 	if cmd == smficData && m.Version < 4 {
 		return nil // SMFIC_DATA is not in protocol version 2 or 3: not even its macros are sent
+	}
+	if m.before != nil {
+		m.before(m, cmd)
 	}
 	start := len(m.w)
 	m.w = append(m.w, 0, 0, 0, 0, smficMacro, cmd)

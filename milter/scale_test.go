@@ -22,10 +22,8 @@ import (
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
-// Scale tests (issue 8): they take minutes and up to ~2 GiB, so they run only with
-// EDGEREWRITE_SCALE=1 (make test stays fast):
-//
-//	EDGEREWRITE_SCALE=1 go test -run Scale -v -timeout 30m ./milter/
+// Scale tests: they take minutes and up to ~2 GiB, so they run only with EDGEREWRITE_SCALE=1
+// (make test stays fast); `make scale` runs every TestScale* test of the module that way.
 //
 // EDGEREWRITE_SCALE_RULES sets the rule count of the reload test (default 1000000).
 

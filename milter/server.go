@@ -9,10 +9,12 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomilter "github.com/emersion/go-milter"
 
+	"github.com/edgerewrite/edgerewrite/milter/config"
 	"github.com/edgerewrite/edgerewrite/milter/decide"
 )
 
@@ -32,6 +34,9 @@ type ServerOptions struct {
 	Metrics *Metrics
 	// Clock returns the time used for policy windows and latency; nil is time.Now.
 	Clock func() time.Time
+	// Limits bound what one milter client can make the Server hold; settings not set are
+	// their defaults.
+	Limits config.Limits
 }
 
 // Server is the milter daemon: go-milter serving connections through edgerewrite's wire layer
@@ -43,6 +48,11 @@ type Server struct {
 	clock   func() time.Time
 	noReply uint32    // SMFIP_NR_* steps granted when the MTA offers them (optNoReply)
 	readers sync.Pool // *bufio.Reader of closed connections, 16 KiB each
+
+	limits      config.Limits // with defaults
+	readTimeout time.Duration
+	refusing    atomic.Int32  // connections over max_connections being answered
+	unoffered   atomic.Uint32 // SMFIF_* actions not offered whose drop was logged
 
 	mu        sync.Mutex
 	nextID    uint64
@@ -60,6 +70,7 @@ func NewServer(opts ServerOptions) *Server {
 		metrics:   opts.Metrics,
 		clock:     opts.Clock,
 		noReply:   uint32(optNoReply),
+		limits:    opts.Limits.WithDefaults(),
 		conns:     make(map[string]*connState),
 		listeners: make(map[net.Listener]struct{}),
 		drained:   make(chan struct{}),
@@ -76,6 +87,7 @@ func NewServer(opts ServerOptions) *Server {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	s.readTimeout = s.limits.Timeout()
 	return s
 }
 
@@ -211,11 +223,12 @@ func (s *Server) Active() int {
 	return len(s.conns)
 }
 
-// addConn registers a new connection's state and returns it, or nil while shutting down.
+// addConn registers a new connection's state and returns it, or nil while shutting down or
+// when max_connections are served already (isClosing tells which).
 func (s *Server) addConn(c net.Conn) *connState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing || len(s.conns) >= s.limits.MaxConnections {
 		return nil
 	}
 	s.nextID++

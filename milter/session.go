@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"net/textproto"
@@ -171,8 +172,9 @@ func (s *session) Body(m *gomilter.Modifier) (resp gomilter.Response, err error)
 	out := s.msg.End(m.Macros["i"])
 	resp, err = s.answer(m, &out)
 	if err != nil {
-		s.srv.log.Error("sending milter actions failed", "qid", s.msg.Input().QueueID, "err", err)
-		return nil, err
+		// go-milter logs the error a callback returns, and closes the connection: logged here
+		// as well, it would be logged twice.
+		return nil, fmt.Errorf("sending the milter actions of queue id %s: %w", s.msg.Input().QueueID, err)
 	}
 	s.finish(&out)
 	return resp, nil
@@ -231,7 +233,9 @@ func noPolicyResponse() gomilter.Response {
 	return tempfailResponse("4.3.5", "edgerewrite has no configuration loaded, try again later")
 }
 
-func (s *session) failed() bool { return s.cs != nil && s.cs.failed }
+// failed reports whether the rest of the message is tempfailed: a callback panicked, or the
+// message or its connection broke a bound (config.Limits).
+func (s *session) failed() bool { return s.cs != nil && (s.cs.failed || s.cs.limited() != "") }
 
 // recoverTo turns a panic in the callback of command cmd into a temporary failure of the
 // message; the rest of the message is tempfailed too (the connection state remembers), and the

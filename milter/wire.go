@@ -65,6 +65,12 @@ const (
 	smfirTempfail   = 't' // SMFIR_TEMPFAIL
 	smfirReplyCode  = 'y' // SMFIR_REPLYCODE
 
+	smfifAddHdrs    = 1 << 0 // SMFIF_ADDHDRS
+	smfifAddRcpt    = 1 << 2 // SMFIF_ADDRCPT
+	smfifDelRcpt    = 1 << 3 // SMFIF_DELRCPT
+	smfifChgHdrs    = 1 << 4 // SMFIF_CHGHDRS
+	smfifQuarantine = 1 << 5 // SMFIF_QUARANTINE
+	smfifChgFrom    = 1 << 6 // SMFIF_CHGFROM
 	smfifAddRcptPar = 1 << 7 // SMFIF_ADDRCPT_PAR
 
 	smfipNoBody = 1 << 4  // SMFIP_NOBODY
@@ -112,8 +118,12 @@ func (l *wireListener) Accept() (net.Conn, error) {
 		}
 		cs := l.srv.addConn(c)
 		if cs == nil {
-			c.Close()
-			return nil, ErrServerClosed
+			if l.srv.isClosing() {
+				c.Close()
+				return nil, ErrServerClosed
+			}
+			l.srv.tooManyConns(c)
+			continue
 		}
 		return &wireConn{Conn: c, srv: l.srv, cs: cs, r: l.srv.reader(c)}, nil
 	}
@@ -138,8 +148,9 @@ type wireConn struct {
 	pkt   []byte // one inbound packet, reused
 	in    []byte // inbound bytes ready for go-milter
 	inOff int
-	out   []byte // outbound bytes from go-milter not yet a whole packet
-	wbuf  []byte // outbound bytes for the MTA, reused
+	out   []byte    // outbound bytes from go-milter not yet a whole packet
+	wbuf  []byte    // outbound bytes for the MTA, reused
+	armed time.Time // when the read deadline was last set (armRead)
 
 	closeOnce sync.Once
 }
@@ -163,12 +174,10 @@ func (c *wireConn) fill() error {
 	if c.cs.stopping() {
 		return io.EOF
 	}
+	c.armRead()
 	var hdr [4]byte
 	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
-		if c.cs.isClosing() {
-			return io.EOF
-		}
-		return err
+		return c.readFailed(err)
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 || n > maxPacket {
@@ -179,10 +188,7 @@ func (c *wireConn) fill() error {
 	}
 	c.pkt = c.pkt[:n]
 	if _, err := io.ReadFull(c.r, c.pkt); err != nil {
-		if c.cs.isClosing() {
-			return io.EOF
-		}
-		return err
+		return c.readFailed(err)
 	}
 	return c.inbound(c.pkt[0], c.pkt[1:])
 }
@@ -195,31 +201,35 @@ func (c *wireConn) inbound(cmd byte, data []byte) error {
 		if len(data) >= 12 {
 			cs.offered = binary.BigEndian.Uint32(data[4:8])
 			cs.offeredSteps = binary.BigEndian.Uint32(data[8:12])
+			cs.negotiated = true
 		}
 	case smficMacro:
 		if len(data) == 0 {
 			break // go-milter reports the malformed packet
 		}
 		stage, kv := data[0], data[1:]
-		m := cs.msgMacros
+		m, conn := cs.msgMacros, false
 		switch stage {
 		case smficConnect, smficHelo:
-			m = cs.connMacros
-		case smficMail:
-			if len(m) > 0 { // a new transaction
-				clear(m)
-				cs.dirty = true
-			}
+			m, conn = cs.connMacros, true
+		case smficMail: // a new transaction
+			cs.clearMsgMacros()
+			cs.msgLimit = ""
 		}
 		for len(kv) > 0 {
 			var k, v []byte
 			k, kv = nextCString(kv)
 			v, kv = nextCString(kv)
-			if old, ok := m[string(k)]; ok && old == string(v) {
-				continue // Postfix repeats a stage's macros before each event: no copy, no change
+			// A macro over the bounds is dropped, and the message (for the connect and HELO
+			// stages: every message of the connection) fails: a policy decision without a
+			// macro it asked for (a client certificate, a SASL login) could be wrong.
+			if limit := cs.setMacro(m, k, v, c.srv.limits); limit != "" {
+				max := c.srv.limits.MaxMacros
+				if limit == limitMacroBytes {
+					max = c.srv.limits.MaxMacroBytes
+				}
+				c.hit(limit, conn, cs.macroBytes+len(k)+len(v), max)
 			}
-			m[string(k)] = string(v)
-			cs.dirty = true
 		}
 		return nil
 	case smficConnect:
@@ -234,7 +244,19 @@ func (c *wireConn) inbound(cmd byte, data []byte) error {
 		c.injectMacros(cmd)
 	case smficRcpt:
 		_, cs.rcptArgs = parseEnvelope(data)
+		if cs.rcpts++; cs.rcpts > c.srv.limits.MaxRecipients {
+			c.hit(limitRecipients, false, cs.rcpts, c.srv.limits.MaxRecipients)
+		}
 		c.injectMacros(cmd)
+	case smficHeader:
+		if cs.limited() == "" {
+			if cs.headerBytes += len(data); cs.headerBytes > c.srv.limits.MaxHeaderBytes {
+				c.hit(limitHeaderBytes, false, cs.headerBytes, c.srv.limits.MaxHeaderBytes)
+			}
+		}
+		if cs.limited() != "" {
+			return c.swallow(cmd) // the message fails at its end; go-milter need not keep it
+		}
 	case smficHelo, smficEOH, smficBodyEOB:
 		c.injectMacros(cmd)
 	case smficAbort:
@@ -294,9 +316,9 @@ func (c *wireConn) Write(p []byte) (int, error) {
 		var err error
 		c.wbuf, err = c.outbound(c.wbuf, c.out[off+4], c.out[off+5:off+4+n])
 		if err != nil {
-			c.srv.log.Error("milter protocol error; closing the connection (the MTA applies milter_default_action)",
-				"conn", c.cs.id, "err", err)
-			return 0, err
+			// Not logged here: go-milter logs the error of the write, or of the callback that
+			// made it, once.
+			return 0, fmt.Errorf("milter protocol error on connection %s; closing it (the MTA applies milter_default_action): %w", c.cs.id, err)
 		}
 		flush = flush || awaited(c.out[off+4])
 		off += 4 + n
@@ -339,6 +361,12 @@ func (c *wireConn) outbound(w []byte, cmd byte, data []byte) ([]byte, error) {
 	switch cmd {
 	case smficOptneg:
 		return c.negotiate(w, data), nil
+	case smfirChgFrom, smfirChgHeader, smfirAddHeader, smfirInsHeader, smfirQuarantine, smfirDelRcpt, smfirAddRcpt:
+		if !c.offeredAction(cmd) {
+			return w, nil
+		}
+	}
+	switch cmd {
 	case smfirAddRcpt:
 		addr := trimBrackets(cstring(data))
 		if args, ok := cs.addArgs[addr]; ok && cs.offered&smfifAddRcptPar != 0 {
@@ -356,6 +384,43 @@ func (c *wireConn) outbound(w []byte, cmd byte, data []byte) ([]byte, error) {
 		}
 	}
 	return appendPacket(w, cmd, data), nil
+}
+
+// offeredAction reports whether the MTA offered the action of modification request cmd. A
+// request it did not offer is not sent (Postfix would end the milter's part in the message),
+// and the first of each kind is logged. A recipient is only replaced when the MTA offered both
+// removing and adding one: deleting it alone would lose it.
+func (c *wireConn) offeredAction(cmd byte) bool {
+	cs := c.cs
+	if !cs.negotiated {
+		return true
+	}
+	var need uint32
+	switch cmd {
+	case smfirChgFrom:
+		need = smfifChgFrom
+	case smfirChgHeader:
+		need = smfifChgHdrs
+	case smfirAddHeader, smfirInsHeader:
+		need = smfifAddHdrs
+	case smfirQuarantine:
+		need = smfifQuarantine
+	case smfirAddRcpt, smfirDelRcpt:
+		if cs.offered&smfifDelRcpt != 0 && cs.offered&(smfifAddRcpt|smfifAddRcptPar) != 0 {
+			return true
+		}
+		need = smfifDelRcpt | smfifAddRcpt
+	default:
+		return true
+	}
+	if cs.offered&need == need {
+		return true
+	}
+	if old := c.srv.unoffered.Load(); old&need != need && c.srv.unoffered.CompareAndSwap(old, old|need) {
+		c.srv.log.Warn("the MTA did not offer a milter action; that change is not made (enable it in the MTA's milter settings)",
+			"request", string(cmd), "conn", cs.id, "qid", cs.msgMacros["i"])
+	}
+	return false
 }
 
 // negotiate appends go-milter's SMFIC_OPTNEG reply (version, actions, protocol steps, then the
@@ -379,6 +444,12 @@ func (c *wireConn) negotiate(w []byte, data []byte) []byte {
 		proto = proto&^smfipSkip | smfipNoBody
 	}
 	binary.BigEndian.PutUint32(w[start+5+8:], proto)
+	if cs.negotiated {
+		// Ask only for the actions the MTA offered: Postfix ends the milter's part in a
+		// message that uses an action it did not offer.
+		actions := binary.BigEndian.Uint32(data[4:8]) & cs.offered
+		binary.BigEndian.PutUint32(w[start+5+4:], actions)
+	}
 	return w
 }
 

@@ -116,11 +116,14 @@ type Tenant struct {
 	// distinct value, and it must be one of these.
 	TenantIDs []string `toml:"tenant_ids"`
 
-	// AllowForeignFrom (key "allow_foreign_from", default false) lets a From header address
-	// outside the organisation's domains pass when the envelope sender is this tenant's: mail
-	// Microsoft 365 auto-forwards keeps the original From and gets an SRS envelope sender. A From
-	// address in another tenant's or another organisation domain is refused regardless.
-	AllowForeignFrom bool `toml:"allow_foreign_from"`
+	// AllowForeignFrom (key "allow_foreign_from", default true) lets forwarded mail pass: an
+	// envelope sender and From addresses outside the organisation's domains, as a tenant user's
+	// forwarding rule sends them (the original From, and often the original envelope sender,
+	// since Exchange Online does not apply SRS towards on-premises servers). false refuses
+	// them, for a connector that must only ever send as its own domains (an on-premises server
+	// recognised by its address alone). An address in an organisation domain the tenant does
+	// not own is refused either way; a bounce's From may be outside the organisation either way.
+	AllowForeignFrom *bool `toml:"allow_foreign_from"`
 }
 
 // Domain is one "[[domain]]" table: how a shared domain treats a recipient no rewrite rule

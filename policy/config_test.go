@@ -21,7 +21,7 @@ func TestDecodeSchema(t *testing.T) {
 	if cfg.Connectors[1].OnFailure != "tempfail" || !cfg.Connectors[2].Observe || cfg.Connectors[2].SASLLogins[0] != "relay-onprem" {
 		t.Errorf("connectors = %+v", cfg.Connectors)
 	}
-	if !cfg.Tenants[1].AllowForeignFrom || cfg.Tenants[0].TenantIDs[0] != "335836de-42ef-43a2-b145-348c2ee9ca5b" {
+	if cfg.Tenants[1].AllowForeignFrom == nil || !*cfg.Tenants[1].AllowForeignFrom || cfg.Tenants[0].TenantIDs[0] != "335836de-42ef-43a2-b145-348c2ee9ca5b" {
 		t.Errorf("tenants = %+v", cfg.Tenants)
 	}
 	if d := cfg.Domains[1]; d.Unresolved != "route" || d.RouteTo != "live.contoso.edu" || len(d.Keep) != 2 {

@@ -30,15 +30,16 @@
 //
 // Message, outbound (connector) mail: the envelope sender's domain and each From address's
 // domain must be the tenant's (the most specific sender_domains entry covering it is this
-// tenant's). A From, Sender or Resent-From field that cannot be parsed is refused, and so is
-// one holding an address in an organisation domain the tenant does not own; Sender and
-// Resent-From addresses outside the organisation pass. The fields are judged as
-// rewrite.ReadAddressFields read them, the reading rewrite.Compute then rewrites. The null
-// sender passes the envelope check, and its From addresses may be outside the organisation
-// (Exchange Online's NDRs come from MAILER-DAEMON@<server>.prod.outlook.com or
+// tenant's) or, unless the tenant sets allow_foreign_from = false, outside the organisation:
+// that is forwarded mail, which keeps its original From and often its original envelope
+// sender. A From, Sender or Resent-From field that cannot be parsed is refused, and so is an
+// envelope sender or one of those addresses at or below an organisation domain the tenant does
+// not own; Sender and Resent-From addresses outside the organisation pass. The fields are
+// judged as rewrite.ReadAddressFields read them, the reading rewrite.Compute then rewrites. The
+// null sender passes the envelope check, and its From addresses may be outside the
+// organisation (Exchange Online's NDRs come from MAILER-DAEMON@<server>.prod.outlook.com or
 // postmaster@<tenant>.onmicrosoft.com), but never in another organisation domain: a bounce gets
-// no more trust than any other message. With allow_foreign_from a From outside the
-// organisation passes for any sender (auto-forwarded mail). With tenant_ids, the
+// no more trust than any other message. With tenant_ids, the
 // X-MS-Exchange-CrossTenant-Id values must be exactly one distinct ID, and one of the list.
 // A failure is 550 5.7.1 (451 4.7.1 with on_failure = "tempfail") and the sender is not
 // rewritten. Then, for any mail: a recipient under a hold cutover in its window holds the whole

@@ -92,7 +92,7 @@ func (p *Policy) attribute(cl Class, t *tenant, m Message) (Verdict, bool) {
 			return fail("sender-domain: none", "sender address %s has no domain; tenant %s may send only from its own domains",
 				quoteAddr(m.From), t.name)
 		}
-		if !p.ownedBy(d.norm, t) {
+		if !p.ownedBy(d.norm, t) && !(t.forwarding && p.forwarded(d.norm)) {
 			return fail("sender-domain: "+replySafe(d.shown), "sender domain %s is not allowed for tenant %s", replySafe(d.shown), t.name)
 		}
 	}
@@ -115,7 +115,7 @@ func (p *Policy) attribute(cl Class, t *tenant, m Message) (Verdict, bool) {
 				// Another tenant's or an organisation domain not this tenant's: spoofing, bounce or not.
 			case name != "From":
 				continue // outside the organisation: forwarded or list mail
-			case null || t.allowForeignFrom:
+			case null || dm.ok && t.forwarding && p.forwarded(dm.norm):
 				continue
 			}
 			if !dm.ok {

@@ -10,8 +10,9 @@ import (
 type tenant struct {
 	name string
 	// ids holds the normalised tenant IDs; nil when the check is off.
-	ids              map[string]struct{}
-	allowForeignFrom bool
+	ids map[string]struct{}
+	// forwarding lets senders outside the organisation pass (allow_foreign_from, default on).
+	forwarding bool
 }
 
 // compileTenants validates the [[tenant]] tables and fills p.tenants, p.owners and p.org.
@@ -20,7 +21,7 @@ func (p *Policy) compileTenants(ts []Tenant, ps *problems) {
 	index := map[string]int{}
 	for i, t := range ts {
 		r := ps.entry("tenant", i, t.Name)
-		nt := &tenant{name: t.Name, allowForeignFrom: t.AllowForeignFrom}
+		nt := &tenant{name: t.Name, forwarding: t.AllowForeignFrom == nil || *t.AllowForeignFrom}
 		switch {
 		case t.Name == "":
 			r.add("name", ErrMissing, "name is not set")

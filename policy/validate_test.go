@@ -173,8 +173,13 @@ func TestValidateAccepts(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	p, err := New(Config{
-		Tenants: []Tenant{{Name: "a", SenderDomains: []string{"a.example"}}, {Name: "idle", SenderDomains: []string{"i.example"}}},
+		Tenants: []Tenant{{Name: "a", SenderDomains: []string{"a.example"}}, {Name: "idle", SenderDomains: []string{"i.example"}},
+			{Name: "m365", SenderDomains: []string{"m.example"}}, {Name: "m365-ids", SenderDomains: []string{"n.example"}, TenantIDs: []string{"335836de-42ef-43a2-b145-348c2ee9ca5b"}},
+			{Name: "m365-noforward", SenderDomains: []string{"o.example"}, AllowForeignFrom: new(false)}},
 		Connectors: []Connector{
+			{Name: "eop-shared-cert", Tenant: "m365", DaemonNames: []string{"from-m"}, CertSubjects: []string{"CN=Mail.Protection.Outlook.com"}},
+			{Name: "eop-ids", Tenant: "m365-ids", DaemonNames: []string{"from-n"}, CertSubjects: []string{"mail.protection.outlook.com"}},
+			{Name: "eop-noforward", Tenant: "m365-noforward", DaemonNames: []string{"from-o"}, CertSubjects: []string{"mail.protection.outlook.com"}},
 			{Name: "eop-only", Tenant: "a", Networks: []string{"40.107.0.0/16"}},
 			{Name: "eop-and-cert", Tenant: "a", Networks: []string{"40.92.0.0/15"}, CertSubjects: []string{"relay.a.example"}},
 			{Name: "onprem", Tenant: "a", Networks: []string{"192.0.2.0/24"}},
@@ -184,12 +189,13 @@ func TestWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := strings.Join(p.Warnings(), "\n")
-	for _, want := range []string{`connector "eop-only" is recognised by networks alone`, `tenant "idle" is not used by any connector`} {
+	for _, want := range []string{`connector "eop-only" is recognised by networks alone`, "could relay through this gateway",
+		`tenant "idle" is not used by any connector`, `connector "eop-shared-cert" takes forwarded mail`} {
 		if !strings.Contains(w, want) {
 			t.Errorf("warnings lack %q:\n%s", want, w)
 		}
 	}
-	for _, not := range []string{"eop-and-cert", `"onprem"`} {
+	for _, not := range []string{"eop-and-cert", `"onprem"`, "eop-ids", "eop-noforward"} {
 		if strings.Contains(w, not) {
 			t.Errorf("warnings mention %s:\n%s", not, w)
 		}

@@ -31,13 +31,15 @@ func (p *Policy) collectWarnings(cfg Config) []string {
 		for _, n := range cn.nets {
 			if overlapsAny(n, eop) {
 				w = append(w, fmt.Sprintf("connector %q is recognised by networks alone, and %s holds Exchange Online "+
-					"addresses that every Microsoft 365 customer sends from: all their mail will be taken for tenant %q's "+
-					"and refused unless its sender is that tenant's; add daemon_names or cert_subjects",
+					"addresses that every Microsoft 365 customer sends from: all their mail will be taken for tenant %q's, "+
+					"and as forwarded mail passes (allow_foreign_from), any of them could relay through this gateway; "+
+					"add daemon_names or cert_subjects",
 					cn.name, n, cn.tenant.name))
 				break
 			}
 		}
 	}
+	w = append(w, p.forwardingWarnings()...)
 	orgDomains := len(cfg.Organization.Domains) + len(cfg.Domains)
 	for _, t := range cfg.Tenants {
 		orgDomains += len(t.SenderDomains)

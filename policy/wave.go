@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // Waves are the cutover list files of a rules directory, parsed and validated. A Waves is
@@ -185,13 +187,13 @@ func (p *Policy) WithWaves(w *Waves) (*Policy, error) {
 			if clash == nil {
 				continue
 			}
-			if n++; n <= maxWaveFileErrors {
+			if n++; n <= rewrite.MaxFileProblems {
 				errs = append(errs, &FileError{File: f.path, Line: c.line, Err: &kindError{kind: ErrDuplicate, err: fmt.Errorf(
 					"its window overlaps that of %s for the same match %q", clash.origin(), c.match)}})
 			}
 		}
-		if n > maxWaveFileErrors {
-			errs = append(errs, &FileError{File: f.path, Err: fmt.Errorf("and %d more problems in this file", n-maxWaveFileErrors)})
+		if n > rewrite.MaxFileProblems {
+			errs = append(errs, &FileError{File: f.path, Err: &rewrite.MoreProblems{N: n - rewrite.MaxFileProblems}})
 		}
 	}
 	if len(errs) > 0 {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // FuzzParseWaveFile: parsing never panics; every problem names a line of the file; the entries
@@ -25,7 +27,7 @@ func FuzzParseWaveFile(f *testing.F) {
 				t.Fatalf("problem %v: not a FileError within the %d lines", e, lines)
 			}
 		}
-		if len(errs) > maxWaveFileErrors+1 {
+		if len(errs) > rewrite.MaxFileProblems+1 {
 			t.Fatalf("%d problems reported", len(errs))
 		}
 		if len(errs) > 0 {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // A cutover list file ("wave file") holds the [[cutover]] entries of one migration wave, one
@@ -31,12 +33,10 @@ import (
 // WaveFileExt is the name ending of cutover list files in the rules directory.
 const WaveFileExt = ".cutover"
 
-// Limits of one cutover list file: a file larger than maxWaveFileSize is refused without being
-// read, and at most maxWaveFileErrors problems of one file are reported, then how many more.
-const (
-	maxWaveFileSize   = 64 << 20
-	maxWaveFileErrors = 20
-)
+// maxWaveFileSize bounds a cutover list file: a larger one is refused without being read. Its
+// problems are bounded as a rule file's are: rewrite.MaxFileProblems of them, then how many
+// more (rewrite.MoreProblems).
+const maxWaveFileSize = 64 << 20
 
 // ErrWaveFile: a cutover list file cannot be read, is too large or not a regular file.
 var ErrWaveFile = errors.New("bad cutover list file")
@@ -68,7 +68,7 @@ var waveColumns = []string{"match", "action", "start", "end", "text"}
 
 // parseWaveFile parses and compiles the cutover list file b, named name in errors and origins
 // and path in FileErrors. It returns the entries in line order and every problem, at most
-// maxWaveFileErrors of them, then one saying how many more there were.
+// rewrite.MaxFileProblems of them, then one saying how many more there were.
 func parseWaveFile(path, name string, b []byte) ([]*cutover, []error) {
 	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	r := csv.NewReader(bytes.NewReader(b))
@@ -84,7 +84,7 @@ func parseWaveFile(path, name string, b []byte) ([]*cutover, []error) {
 		cols  = columns{0, 1, 2, 3, 4} // without a header row
 	)
 	report := func(line int, err error) {
-		if len(errs) < maxWaveFileErrors {
+		if len(errs) < rewrite.MaxFileProblems {
 			errs = append(errs, &FileError{File: path, Line: line, Err: err})
 		} else {
 			more++
@@ -130,7 +130,7 @@ func parseWaveFile(path, name string, b []byte) ([]*cutover, []error) {
 		out = append(out, c)
 	}
 	if more > 0 {
-		errs = append(errs, &FileError{File: path, Err: fmt.Errorf("and %d more problems in this file", more)})
+		errs = append(errs, &FileError{File: path, Err: &rewrite.MoreProblems{N: more}})
 	}
 	return out, errs
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // loadWaves loads a testdata/waves directory into the two-tenants policy.
@@ -108,7 +110,7 @@ func TestWaveOverlaps(t *testing.T) {
 	}
 }
 
-// TestWaveErrorsBounded: a file of bad lines reports maxWaveFileErrors of them and a count.
+// TestWaveErrorsBounded: a file of bad lines reports rewrite.MaxFileProblems of them and a count.
 func TestWaveErrorsBounded(t *testing.T) {
 	dir := t.TempDir()
 	var b strings.Builder
@@ -119,8 +121,11 @@ func TestWaveErrorsBounded(t *testing.T) {
 	var l WaveLoader
 	_, err := l.Load(dir)
 	errs := err.(interface{ Unwrap() []error }).Unwrap()
-	if len(errs) != maxWaveFileErrors+1 || !strings.HasSuffix(err.Error(), "and 480 more problems in this file") {
+	if len(errs) != rewrite.MaxFileProblems+1 || !strings.HasSuffix(err.Error(), "and 480 more problems in this file") {
 		t.Errorf("%d problems reported, ending %q", len(errs), errs[len(errs)-1])
+	}
+	if n := rewrite.ProblemCount(err); n != 500 {
+		t.Errorf("ProblemCount %d, want 500", n)
 	}
 }
 

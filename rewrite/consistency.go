@@ -287,7 +287,7 @@ func (sc *setCheck) finish(snap *Snapshot, parsed []*parsedFile) {
 	slices.SortStableFunc(ns, func(a, b Notice) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line))
 	})
-	snap.stats.Notices = ns
+	snap.stats.Notices = boundNotices(ns)
 }
 
 func pluralWord(n int, one, many string) string {

@@ -30,6 +30,16 @@ type listScanner struct {
 	n    int
 	few  [8]addrSpan
 	more []addrSpan
+	// seps, when not nil, collects the offset just after each comma that separates addresses
+	// (in the list or in a group): the address boundaries a long line may be folded at.
+	seps *[]int
+}
+
+// sep records an address boundary at the current offset (just after a separating comma).
+func (p *listScanner) sep() {
+	if p.seps != nil {
+		*p.seps = append(*p.seps, p.o)
+	}
 }
 
 // scan scans p.s as an RFC 5322 address-list, recording its addr-specs. Groups are accepted
@@ -99,6 +109,7 @@ func (p *listScanner) xlist() {
 		}
 		if p.s[p.o] == ',' {
 			p.o++
+			p.sep()
 			continue
 		}
 		p.xaddress(false)
@@ -110,6 +121,7 @@ func (p *listScanner) xlist() {
 			p.xerrorf(p.o, "expected ',' between addresses, found %s", p.found())
 		}
 		p.o++
+		p.sep()
 	}
 }
 
@@ -162,6 +174,7 @@ func (p *listScanner) xgroup() {
 			return
 		case ',':
 			p.o++
+			p.sep()
 			continue
 		}
 		p.xaddress(true)
@@ -175,6 +188,7 @@ func (p *listScanner) xgroup() {
 			return
 		case ',':
 			p.o++
+			p.sep()
 		default:
 			p.xerrorf(p.o, "expected ',' or ';' in group, found %s", p.found())
 		}

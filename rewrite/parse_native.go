@@ -24,7 +24,8 @@ const (
 
 // ParseNative parses a native rule file. name is used in positions and errors. It returns the
 // rules that are well-formed on their own (each checked as compile does) and a *LoadError for
-// every line that is not; rules are only checked against each other by Table.Load.
+// every line that is not (past MaxFileProblems, one counting the rest: *MoreProblems); rules
+// are only checked against each other by Table.Load.
 func ParseNative(name string, r io.Reader) ([]Rule, []error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -68,7 +69,7 @@ func parseNative(name, content string, old []*compiled) ([]*compiled, []error) {
 			continue
 		}
 		if !utf8.ValidString(line) {
-			errs = append(errs, errAt(name, lineNo, ErrSyntax, ": line is not UTF-8: %q", line))
+			errs = addProblems(errs, name, errAt(name, lineNo, ErrSyntax, ": line is not UTF-8: %q", line))
 			continue
 		}
 		for len(old) > 0 && old[0].Pos.Line < lineNo {
@@ -80,12 +81,12 @@ func parseNative(name, content string, old []*compiled) ([]*compiled, []error) {
 		}
 		r, kept, err := nativeRule(name, lineNo, fields)
 		if err != nil {
-			errs = append(errs, err)
+			errs = addProblems(errs, name, err)
 			continue
 		}
 		c, cerrs := compile(r)
 		if cerrs != nil {
-			errs = append(errs, cerrs...)
+			errs = addProblems(errs, name, cerrs...)
 			continue
 		}
 		c.fields = kept

@@ -1,6 +1,10 @@
 package rewrite
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Lookup rewrites one address in one direction; *Snapshot is the Lookup the daemon uses. ok is
 // false when no rule matched, and then out == addr.
@@ -42,6 +46,9 @@ type PlanOptions struct {
 	// InboundToCc rewrites To and Cc inbound. With OutboundToCc (and Sender) also set, an
 	// address no outbound rule matches is tried inbound.
 	InboundToCc bool
+	// KeepSigned leaves an inbound To or Cc as it is when a DKIM signature of the message covers
+	// it, and records the change it would have made in Plan.Kept (see dkim.go).
+	KeepSigned bool
 	// RcptFallback, when set, is asked for an envelope recipient no rule resolved (the policy's
 	// routing domain); it returns the new address or ok=false.
 	RcptFallback func(addr string) (string, bool)
@@ -111,8 +118,19 @@ type HeaderChange struct {
 	Addrs []Change
 }
 
-// HeaderSkip is a header field Compute would have rewritten but could not parse; it stays as it
-// is.
+// MaxHeaderField is the longest header field, name and value in bytes, that Compute writes
+// back. The milter protocol carries a changed field in one SMFIR_CHGHEADER packet (command
+// byte, 4-byte index, name and value each NUL-terminated), and milter implementations bound a
+// packet at 1 MiB; a longer change would not be sent, and the message would fail on every
+// retry. Such a field is left as it is instead, in Plan.Skipped with ErrFieldTooLong.
+const MaxHeaderField = 1<<20 - 1 - 4 - 2
+
+// ErrFieldTooLong is the error of a header field whose rewritten form would be longer than
+// MaxHeaderField.
+var ErrFieldTooLong = errors.New("rewritten header field too long for a milter packet; left as it is")
+
+// HeaderSkip is a header field Compute would have rewritten but could not parse, or whose
+// rewritten form would not fit a milter packet (ErrFieldTooLong); it stays as it is.
 type HeaderSkip struct {
 	Name  string
 	Index int
@@ -129,6 +147,9 @@ type Plan struct {
 	// needs a UTF-8 local part and the transaction is not SMTPUTF8. The address stays as it
 	// was; the caller logs and counts them.
 	NeedUTF8 []Change
+	// Kept are the inbound To and Cc changes not made because a signature covers the field
+	// (PlanOptions.KeepSigned); they change nothing.
+	Kept []HeaderChange
 }
 
 // Empty reports whether the plan changes nothing (skipped headers change nothing either).
@@ -173,6 +194,10 @@ func Compute(l Lookup, o PlanOptions, m Message) Plan {
 	if o.Recipients {
 		p.Rcpts = p.rcptChanges(l, &o, m.Rcpts)
 	}
+	var signed signedFields
+	if o.KeepSigned && o.InboundToCc {
+		signed = signedFieldsOf(m.Headers)
+	}
 	if m.Fields != nil {
 		for i := range m.Fields {
 			f := &m.Fields[i]
@@ -181,7 +206,7 @@ func Compute(l Lookup, o PlanOptions, m Message) Plan {
 				sc = listScanner{s: f.Value}
 				err = sc.scan()
 			}
-			p.field(l, o, fieldOf(f.Name), f.Name, f.Index, &sc, err)
+			p.field(l, o, signed, fieldOf(f.Name), f.Name, f.Index, &sc, err)
 		}
 		return p
 	}
@@ -197,7 +222,7 @@ func Compute(l Lookup, o PlanOptions, m Message) Plan {
 		}
 		sc := listScanner{s: h.Value}
 		err := sc.scan()
-		p.field(l, o, k, h.Name, seen[k], &sc, err)
+		p.field(l, o, signed, k, h.Name, seen[k], &sc, err)
 	}
 	return p
 }
@@ -210,8 +235,9 @@ func (o *PlanOptions) directions(k int) (out, in bool) {
 	return o.Sender, false
 }
 
-// field plans the rewrite of one address field, scanned into sc (err from the scan).
-func (p *Plan) field(l Lookup, o PlanOptions, k int, name string, index int, sc *listScanner, err error) {
+// field plans the rewrite of one address field, scanned into sc (err from the scan); signed
+// are the fields a signature covers (kept inbound, see PlanOptions.KeepSigned).
+func (p *Plan) field(l Lookup, o PlanOptions, signed signedFields, k int, name string, index int, sc *listScanner, err error) {
 	out, in := o.directions(k)
 	if k < 0 || !out && !in {
 		return
@@ -241,11 +267,19 @@ func (p *Plan) field(l Lookup, o PlanOptions, k int, name string, index int, sc 
 		addrs = appendChange(addrs, name, a, n, r)
 		return n, true
 	})
+	if err == nil && nv != sc.s && len(name)+len(nv) > MaxHeaderField {
+		err = fmt.Errorf("%w: %d bytes rewritten, over %d", ErrFieldTooLong, len(name)+len(nv), MaxHeaderField)
+	}
 	switch {
 	case err != nil:
 		p.Skipped = append(p.Skipped, HeaderSkip{Name: name, Index: index, Err: err})
 	case nv != sc.s:
-		p.Headers = append(p.Headers, HeaderChange{Name: name, Index: index, Old: sc.s, New: nv, Addrs: addrs})
+		hc := HeaderChange{Name: name, Index: index, Old: sc.s, New: foldLongLines(name, sc.s, nv), Addrs: addrs}
+		if in && !out && signed.covers(name) {
+			p.Kept = append(p.Kept, hc)
+			return
+		}
+		p.Headers = append(p.Headers, hc)
 	}
 }
 

@@ -239,6 +239,61 @@ func TestCompute(t *testing.T) {
 					Addrs: []Change{chg("from", "g@tenanta.contoso.com", "g@contoso.com", ta)}},
 			}},
 		},
+		{
+			name: "inbound with KeepSigned: a To covered by a DKIM signature is kept, the envelope and an unsigned Cc are rewritten",
+			o:    PlanOptions{Recipients: true, InboundToCc: true, KeepSigned: true},
+			m: Message{From: "ed@fabrikam.com", Rcpts: []string{"john@contoso.com"}, Headers: hdrs(
+				"DKIM-Signature: v=1; a=rsa-sha256; d=fabrikam.com; s=s1;\n h=From : to:Subject; bh=x; b=y",
+				"To: john@contoso.com",
+				"Cc: jane@contoso.com",
+			)},
+			want: Plan{
+				Rcpts: []RcptChange{{Index: 0, Old: "john@contoso.com", New: "john@tenanta.contoso.com", Rule: ct}},
+				Headers: []HeaderChange{{Name: "Cc", Index: 1, Old: " jane@contoso.com", New: " jane@tenantb.contoso.com",
+					Addrs: []Change{chg("Cc", "jane@contoso.com", "jane@tenantb.contoso.com", jane)}}},
+				Kept: []HeaderChange{{Name: "To", Index: 1, Old: " john@contoso.com", New: " john@tenanta.contoso.com",
+					Addrs: []Change{chg("To", "john@contoso.com", "john@tenanta.contoso.com", ct)}}},
+			},
+		},
+		{
+			name: "inbound with KeepSigned, a signature that does not cover To: To rewritten",
+			o:    PlanOptions{InboundToCc: true, KeepSigned: true},
+			m:    Message{From: "ed@fabrikam.com", Headers: hdrs("DKIM-Signature: v=1; h=from:subject; b=x", "To: john@contoso.com")},
+			want: Plan{Headers: []HeaderChange{{Name: "To", Index: 1, Old: " john@contoso.com", New: " john@tenanta.contoso.com",
+				Addrs: []Change{chg("To", "john@contoso.com", "john@tenanta.contoso.com", ct)}}}},
+		},
+		{
+			name: "inbound with KeepSigned, a signature whose h= cannot be read: To kept",
+			o:    PlanOptions{InboundToCc: true, KeepSigned: true},
+			m:    Message{From: "ed@fabrikam.com", Headers: hdrs("DKIM-Signature: v=1; h=to; h=cc", "To: john@contoso.com")},
+			want: Plan{Kept: []HeaderChange{{Name: "To", Index: 1, Old: " john@contoso.com", New: " john@tenanta.contoso.com",
+				Addrs: []Change{chg("To", "john@contoso.com", "john@tenanta.contoso.com", ct)}}}},
+		},
+		{
+			name: "outbound To/Cc ignore KeepSigned: the signer runs after edgerewrite",
+			o:    PlanOptions{Sender: true, OutboundToCc: true, KeepSigned: true},
+			m: Message{From: "john@tenanta.contoso.com", Headers: hdrs(
+				"DKIM-Signature: v=1; h=from:to; b=x",
+				"To: jane@tenantb.contoso.com",
+			)},
+			want: Plan{
+				Sender: &Change{Field: "mail-from", Old: "john@tenanta.contoso.com", New: "john@contoso.com", Rule: ta},
+				Headers: []HeaderChange{{Name: "To", Index: 1, Old: " jane@tenantb.contoso.com", New: " jane@contoso.com",
+					Addrs: []Change{chg("To", "jane@tenantb.contoso.com", "jane@contoso.com", tb)}}},
+			},
+		},
+		{
+			name: "a rewritten line over 998 octets is folded at an address boundary",
+			o:    inbound,
+			m:    Message{Headers: hdrs("To: " + strings.Repeat("a", 480) + "@contoso.com, " + strings.Repeat("b", 480) + "@contoso.com")},
+			want: Plan{Headers: []HeaderChange{{Name: "To", Index: 1,
+				Old: " " + strings.Repeat("a", 480) + "@contoso.com, " + strings.Repeat("b", 480) + "@contoso.com",
+				New: " " + strings.Repeat("a", 480) + "@tenanta.contoso.com,\n " + strings.Repeat("b", 480) + "@tenanta.contoso.com",
+				Addrs: []Change{
+					chg("To", strings.Repeat("a", 480)+"@contoso.com", strings.Repeat("a", 480)+"@tenanta.contoso.com", ct),
+					chg("To", strings.Repeat("b", 480)+"@contoso.com", strings.Repeat("b", 480)+"@tenanta.contoso.com", ct),
+				}}}},
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := Compute(l, c.o, c.m)
@@ -250,7 +305,7 @@ func TestCompute(t *testing.T) {
 			if again := Compute(l, c.o, read); !reflect.DeepEqual(again, got) {
 				t.Errorf("Compute with the fields read before:\n got  %s\n want %s", dumpPlan(again), dumpPlan(got))
 			}
-			if got.Empty() != reflect.DeepEqual(c.want, Plan{}) {
+			if got.Empty() != (c.want.Sender == nil && c.want.Rcpts == nil && c.want.Headers == nil) {
 				t.Errorf("Empty() = %v for %s", got.Empty(), dumpPlan(got))
 			}
 		})
@@ -270,6 +325,9 @@ func dumpPlan(p Plan) string {
 		for _, a := range h.Addrs {
 			b.WriteString("  " + a.Field + " " + strconv.Quote(a.Old+"->"+a.New) + " " + a.Rule.String() + "\n")
 		}
+	}
+	for _, h := range p.Kept {
+		b.WriteString("kept " + h.Name + "#" + strconv.Itoa(h.Index) + " " + strconv.Quote(h.Old) + " -> " + strconv.Quote(h.New) + "\n")
 	}
 	for _, s := range p.Skipped {
 		b.WriteString("skipped " + s.Name + "#" + strconv.Itoa(s.Index) + " " + s.Err.Error() + "\n")
@@ -313,6 +371,29 @@ func TestComputeBadReplacementSkipsHeader(t *testing.T) {
 	p := Compute(newFakeLookup(), PlanOptions{InboundToCc: true}, Message{Headers: hdrs("To: jane@contoso.com, bad@contoso.com")})
 	if len(p.Headers) != 0 || len(p.Skipped) != 1 || !errors.Is(p.Skipped[0].Err, ErrBadReplacement) {
 		t.Fatalf("plan: %s", dumpPlan(p))
+	}
+}
+
+// TestComputeFieldTooLongForMilter: a header whose rewritten form would not fit a milter
+// packet stays as it is and is reported; one byte shorter, it is rewritten.
+func TestComputeFieldTooLongForMilter(t *testing.T) {
+	const addr, grown = "jane@contoso.com", "jane@tenantb.contoso.com"
+	for _, c := range []struct {
+		size    int // of name and rewritten value
+		skipped bool
+	}{{MaxHeaderField, false}, {MaxHeaderField + 1, true}, {100, false}} {
+		pad := strings.Repeat("x", c.size-len("To")-len(" () ")-len(grown))
+		m := Message{Rcpts: []string{addr}, Headers: hdrs("To: (" + pad + ") " + addr)}
+		p := Compute(newFakeLookup(), PlanOptions{Recipients: true, InboundToCc: true}, m)
+		if len(p.Rcpts) != 1 {
+			t.Errorf("size %d: the envelope recipient must be rewritten whatever the header: %s", c.size, dumpPlan(p))
+		}
+		switch {
+		case c.skipped && (len(p.Headers) != 0 || len(p.Skipped) != 1 || !errors.Is(p.Skipped[0].Err, ErrFieldTooLong)):
+			t.Errorf("size %d: want To skipped as too long, got %d changed, skipped %+v", c.size, len(p.Headers), p.Skipped)
+		case !c.skipped && (len(p.Headers) != 1 || len(p.Skipped) != 0 || len("To")+len(p.Headers[0].New) != c.size):
+			t.Errorf("size %d: want To rewritten, got %d changed, skipped %+v", c.size, len(p.Headers), p.Skipped)
+		}
 	}
 }
 

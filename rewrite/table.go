@@ -18,6 +18,9 @@ type Options struct {
 	// the local part is split at the first one found; "" turns address extensions off. Callers
 	// pass "+" by default.
 	RecipientDelimiter string
+	// MaxFileSize is the largest rule file Load reads, in bytes; 0 means DefaultMaxFileSize.
+	// A larger file is an error naming it, and the rules in service stay.
+	MaxFileSize int64
 }
 
 // Stats describe the rules of one snapshot.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -54,23 +55,35 @@ func (e *LoadError) Error() string {
 // Unwrap returns the wrapped error, so errors.Is finds the sentinel.
 func (e *LoadError) Unwrap() error { return e.Err }
 
+// errAt is the *LoadError of a rule at file:line; long values in args are cut (clipArg).
 func errAt(file string, line int, sentinel error, format string, args ...any) *LoadError {
+	args = slices.Clone(args)
+	for i, a := range args {
+		args[i] = clipArg(a)
+	}
 	return &LoadError{Pos: Position{File: file, Line: line}, Err: fmt.Errorf("%w"+format, append([]any{sentinel}, args...)...)}
 }
 
-// sortErrors orders errors by file then line, so an admin reads them top to bottom.
+// sortErrors orders errors by file then line, so an admin reads them top to bottom; a file's
+// *MoreProblems comes last.
 func sortErrors(errs []error) {
-	pos := func(e error) Position {
-		var le *LoadError
-		if errors.As(e, &le) {
-			return le.Pos
-		}
-		return Position{}
-	}
 	slices.SortStableFunc(errs, func(a, b error) int {
-		pa, pb := pos(a), pos(b)
+		pa, pb := problemPos(a), problemPos(b)
 		return cmp.Or(cmp.Compare(pa.File, pb.File), cmp.Compare(pa.Line, pb.Line))
 	})
+}
+
+// problemPos is where a load error is, for sorting: a *MoreProblems after every line.
+func problemPos(e error) Position {
+	var le *LoadError
+	if !errors.As(e, &le) {
+		return Position{}
+	}
+	var mp *MoreProblems
+	if errors.As(le.Err, &mp) {
+		return Position{File: le.Pos.File, Line: math.MaxInt}
+	}
+	return le.Pos
 }
 
 // compiled is a rule with the lookup forms of its sides. The table and every snapshot share

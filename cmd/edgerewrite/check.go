@@ -88,19 +88,22 @@ func printNotices(w io.Writer, ns []rewrite.Notice) {
 }
 
 // report prints every problem (one per line) and the verdict line of cmd, and returns the
-// exit code.
+// exit code. The verdict counts every problem, those a rule load counted without listing them
+// ("and N more problems in this file") included.
 func report(cmd string, stdout, stderr io.Writer, problems []error) int {
+	total := 0
 	for _, p := range problems {
 		fmt.Fprintln(stderr, p)
+		total += rewrite.ProblemCount(p)
 	}
-	switch len(problems) {
+	switch total {
 	case 0:
 		fmt.Fprintln(stdout, cmd+": OK")
 		return exitOK
 	case 1:
 		fmt.Fprintln(stderr, cmd+": 1 problem")
 	default:
-		fmt.Fprintf(stderr, "%s: %d problems\n", cmd, len(problems))
+		fmt.Fprintf(stderr, "%s: %d problems\n", cmd, total)
 	}
 	return exitProblem
 }
@@ -120,8 +123,8 @@ func printConfig(w io.Writer, cfg *config.Config) {
 		metrics = "off"
 	}
 	fmt.Fprintf(w, "  listen %s\n  metrics and /healthz %s\n", listen, metrics)
-	fmt.Fprintf(w, "  recipient_delimiter %q, rewrite_outbound_to_cc %t, observe %t\n",
-		cfg.Delimiter(), cfg.OutboundToCc(), cfg.Observe)
+	fmt.Fprintf(w, "  recipient_delimiter %q, rewrite_outbound_to_cc %t, inbound_header_rewrite %q, observe %t\n",
+		cfg.Delimiter(), cfg.OutboundToCc(), cfg.InboundHeaderRewrite, cfg.Observe)
 	fmt.Fprintf(w, "  log %s at %s\n", cfg.LogFormat, cfg.LogLevel)
 
 	list := func(what string, names []string) {

@@ -18,7 +18,8 @@ func serveFlags(fs *flag.FlagSet) func(stdout, stderr io.Writer) int {
 		// SIGTERM (systemctl stop) and SIGINT drain and exit 0; Run handles SIGHUP itself.
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
-		err := daemon.Run(ctx, daemon.RunOptions{ConfigPath: *cfgPath, LogOutput: stderr, Version: version})
+		err := daemon.Run(ctx, daemon.RunOptions{ConfigPath: *cfgPath, LogOutput: stderr, Version: version,
+			CaptureStdLog: true})
 		if err != nil {
 			for _, p := range config.Problems(err) {
 				fmt.Fprintln(stderr, p)

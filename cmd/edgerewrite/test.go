@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -114,6 +112,10 @@ func anyRefused(o decide.Outcome) bool {
 
 // input builds the decision input from the flags and the message, with notes on what was
 // taken from the message.
+// maxTestBody bounds the body `test --message` reads for calendar data: past the largest
+// calendar_max_bytes a message can be decided on, so the limit in the config decides.
+const maxTestBody = 1<<30 + 1
+
 func (a *testArgs) input(stdin io.Reader) (decide.Input, []string, error) {
 	var in decide.Input
 	var notes []string
@@ -127,11 +129,11 @@ func (a *testArgs) input(stdin io.Reader) (decide.Input, []string, error) {
 	in.Conn.Name, in.Conn.DaemonName, in.Conn.AuthLogin = a.clientName, a.daemonName, a.saslLogin
 	in.Conn.CertSubject, in.Conn.CertIssuer = a.certSubject, a.certIssuer
 	if a.message != "" {
-		hs, err := readMessageHeader(a.message, stdin)
+		hs, body, err := readMessage(a.message, stdin, maxTestBody)
 		if err != nil {
 			return in, nil, err
 		}
-		in.Headers = hs
+		in.Headers, in.Body = hs, body
 	}
 	for _, h := range a.headers {
 		name, value, ok := strings.Cut(h, ":")
@@ -207,48 +209,6 @@ func headerAddrs(value string) []string {
 		return addr, false
 	})
 	return addrs
-}
-
-// readMessageHeader reads the header block of an RFC 5322 message (RFC 5322 §2.2): fields up to
-// the first empty line, continuation lines kept with their leading white space and joined with
-// LF, as Postfix sends them to a milter. The value keeps the space after the colon.
-func readMessageHeader(path string, stdin io.Reader) ([]rewrite.Header, error) {
-	var r io.Reader = stdin
-	if path != "-" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("--message: %w", err)
-		}
-		r = bytes.NewReader(b)
-	}
-	var hs []rewrite.Header
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for lineNo := 1; sc.Scan(); lineNo++ {
-		line := strings.TrimSuffix(sc.Text(), "\r")
-		if line == "" {
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if len(hs) == 0 {
-				return nil, fmt.Errorf("--message %s:%d: a continuation line before any header field", path, lineNo)
-			}
-			hs[len(hs)-1].Value += "\n" + line
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || !validFieldName(name) {
-			if lineNo == 1 && strings.HasPrefix(line, "From ") {
-				continue // an mbox "From " line
-			}
-			return nil, fmt.Errorf("--message %s:%d: not a header field: %q", path, lineNo, line)
-		}
-		hs = append(hs, rewrite.Header{Name: name, Value: value})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--message %s: %w", path, err)
-	}
-	return hs, nil
 }
 
 // validFieldName: RFC 5322 §2.2, printable US-ASCII (33-126) except colon, at least one.

@@ -23,6 +23,12 @@ func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 	if o.Observe {
 		fmt.Fprintln(w, "mode:       OBSERVE: the verdicts and rewrites below are logged only; the message passes unchanged")
 	}
+	// In observe mode every verdict and change below is what would happen: the daemon refuses
+	// nothing and sends no modification, so each is marked as such rather than shown as done.
+	would := ""
+	if o.Observe {
+		would = "  [observe: not applied]"
+	}
 	if o.Class.Outbound && !o.RewriteSender && o.Verdict.Action == policy.Accept {
 		fmt.Fprintln(w, "pilot:      the sender is outside the pilot scope: the sender side is not rewritten")
 	}
@@ -33,9 +39,16 @@ func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 		if r.Result.Route != "" {
 			v += " (routed to " + r.Result.Route + ")"
 		}
+		if r.Refused() {
+			v += would
+		}
 		fmt.Fprintf(w, "  %-40s %s\n", "<"+r.Addr+">", v)
 	}
-	fmt.Fprintf(w, "message:    %s%s\n", o.Verdict, byWave(o.Verdict))
+	mv := o.Verdict.String() + byWave(o.Verdict)
+	if o.Verdict.Action != policy.Accept {
+		mv += would
+	}
+	fmt.Fprintf(w, "message:    %s\n", mv)
 
 	plan := o.Plan
 	waveHold := o.Verdict.Action == policy.Hold && o.Verdict.Source != "" && !o.Observe
@@ -46,14 +59,23 @@ func printOutcome(w io.Writer, in decide.Input, o decide.Outcome) {
 	if o.Verdict.Action != policy.Accept && !o.Observe && !waveHold {
 		fmt.Fprintln(w, "\nnothing is rewritten: the message is not accepted")
 	} else {
-		printEnvelope(w, in, o, plan)
-		printHeaders(w, in, plan)
-		fmt.Fprintln(w, "\nmilter actions:")
-		if len(o.Actions) == 0 {
-			fmt.Fprintln(w, "  none")
+		printEnvelope(w, in, o, plan, would)
+		printHeaders(w, in, plan, would)
+		printCalendar(w, o)
+		switch {
+		case len(o.Actions) == 0:
+			fmt.Fprintln(w, "\nmilter actions:\n  none")
+		case o.Observe:
+			fmt.Fprintln(w, "\nmilter actions: NONE SENT (observe mode); without observe mode these would be sent:")
+		default:
+			fmt.Fprintln(w, "\nmilter actions:")
 		}
 		for _, a := range o.Actions {
-			fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(a.String(), "\n", "\\n"))
+			mark := ""
+			if o.Observe {
+				mark = "(not sent) "
+			}
+			fmt.Fprintf(w, "  %s%s\n", mark, strings.ReplaceAll(a.String(), "\n", "\\n"))
 		}
 	}
 	fmt.Fprintf(w, "\nresult:     %s\n", resultLine(o))
@@ -90,6 +112,10 @@ func describeConn(c policy.Conn) string {
 
 func resultLine(o decide.Outcome) string {
 	switch {
+	case o.Observe && o.Verdict.Action == policy.Accept && anyRefused(o):
+		return fmt.Sprintf("accepted unchanged (observe mode; would be: accept for some recipients, others refused or deferred, with %s) (exit 0)", rewrites(o.Plan))
+	case o.Observe && o.Verdict.Action == policy.Accept:
+		return fmt.Sprintf("accepted unchanged (observe mode; would be: accept with %s) (exit 0)", rewrites(o.Plan))
 	case o.Observe:
 		return fmt.Sprintf("accepted unchanged (observe mode; would be: %s) (exit 0)", o.Verdict.Action)
 	case o.Verdict.Action == policy.Hold:
@@ -122,12 +148,12 @@ func byRule(r *rewrite.Rule) string {
 	return "by " + r.String()
 }
 
-func printEnvelope(w io.Writer, in decide.Input, o decide.Outcome, p rewrite.Plan) {
+func printEnvelope(w io.Writer, in decide.Input, o decide.Outcome, p rewrite.Plan, would string) {
 	fmt.Fprintln(w, "\nenvelope:")
 	from := "<" + in.From + ">"
 	switch {
 	case p.Sender != nil && p.Sender.New != p.Sender.Old:
-		fmt.Fprintf(w, "  MAIL FROM %s\n         -> <%s>  %s\n", from, p.Sender.New, byRule(p.Sender.Rule))
+		fmt.Fprintf(w, "  MAIL FROM %s\n         -> <%s>  %s%s\n", from, p.Sender.New, byRule(p.Sender.Rule), would)
 	case in.From == "":
 		fmt.Fprintf(w, "  MAIL FROM <>  (null sender: never rewritten)\n")
 	default:
@@ -156,14 +182,14 @@ func printEnvelope(w io.Writer, in decide.Input, o decide.Outcome, p rewrite.Pla
 		case change == nil:
 			fmt.Fprintf(w, "  RCPT TO   %s  (unchanged)\n", rcpt)
 		case change.Duplicate:
-			fmt.Fprintf(w, "  RCPT TO   %s\n         -> <%s> is already a recipient: removed  %s\n", rcpt, change.New, byRule(change.Rule))
+			fmt.Fprintf(w, "  RCPT TO   %s\n         -> <%s> is already a recipient: removed  %s%s\n", rcpt, change.New, byRule(change.Rule), would)
 		default:
-			fmt.Fprintf(w, "  RCPT TO   %s\n         -> <%s>  %s\n", rcpt, change.New, byRule(change.Rule))
+			fmt.Fprintf(w, "  RCPT TO   %s\n         -> <%s>  %s%s\n", rcpt, change.New, byRule(change.Rule), would)
 		}
 	}
 }
 
-func printHeaders(w io.Writer, in decide.Input, p rewrite.Plan) {
+func printHeaders(w io.Writer, in decide.Input, p rewrite.Plan, would string) {
 	fmt.Fprintln(w, "\nheaders:")
 	if len(in.Headers) == 0 {
 		fmt.Fprintln(w, "  none given")
@@ -186,10 +212,19 @@ func printHeaders(w io.Writer, in decide.Input, p rewrite.Plan) {
 				skip = &p.Skipped[i]
 			}
 		}
+		var kept *rewrite.HeaderChange
+		for i := range p.Kept {
+			if strings.EqualFold(p.Kept[i].Name, h.Name) && p.Kept[i].Index == idx {
+				kept = &p.Kept[i]
+			}
+		}
 		switch {
+		case kept != nil:
+			fmt.Fprintf(w, "  %s\n     (left as it is: a DKIM signature covers it; inbound_header_rewrite = \"always\" would make it\n      %s)\n",
+				field(h.Name, h.Value), field(h.Name, kept.New))
 		case change != nil:
 			fmt.Fprintf(w, "  %s\n", field(h.Name, h.Value))
-			fmt.Fprintf(w, "  -> %s\n", field(h.Name, change.New))
+			fmt.Fprintf(w, "  -> %s%s\n", field(h.Name, change.New), would)
 			for _, c := range change.Addrs {
 				fmt.Fprintf(w, "       %s -> %s  %s\n", c.Old, c.New, byRule(c.Rule))
 			}

@@ -163,8 +163,30 @@ func parseCommandParams(line string) (path string, params Params) {
 		path, rest, _ = strings.Cut(rest, " ")
 	}
 	for _, f := range strings.Fields(rest) {
-		k, v, _ := strings.Cut(f, "=")
-		params = append(params, Param{Key: k, Value: v})
+		params = append(params, parseParam(f))
 	}
 	return path, params
+}
+
+// parseParam splits one esmtp-param, keyword ["=" value] (RFC 5321 §4.1.2). A token that is not
+// one (no keyword, as in "=" or "=x", or a keyword with "=" and no value) is kept whole in Key,
+// so that String shows it as it was received and Get finds it under no keyword.
+func parseParam(tok string) Param {
+	k, v, eq := strings.Cut(tok, "=")
+	if !isESMTPKeyword(k) || eq && v == "" {
+		return Param{Key: tok}
+	}
+	return Param{Key: k, Value: v}
+}
+
+// isESMTPKeyword: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-") (RFC 5321 §4.1.2).
+func isESMTPKeyword(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || c != '-') {
+			return false
+		}
+	}
+	return k != ""
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"net"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,8 @@ func TestParseCommandParams(t *testing.T) {
 		{"RCPT TO:b@c NOTIFY=NEVER", "b@c", "NOTIFY=NEVER"},
 		{"RCPT TO:<unterminated", "unterminated", ""},
 		{"garbage", "", ""},
+		// Tokens that are not keyword[=value] stay whole, as received.
+		{"RCPT TO:<b@c> = =x X= -A NOTIFY=NEVER", "b@c", "= =x X= -A NOTIFY=NEVER"},
 	}
 	for _, tc := range tests {
 		path, params := parseCommandParams(tc.line)
@@ -42,9 +45,17 @@ func FuzzParseCommandParams(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		_, params := parseCommandParams(line)
 		for _, p := range params {
-			if p.Key == "" && p.Value == "" || strings.ContainsAny(p.Key+p.Value, " \t\r\n") {
+			if p.Key == "" || strings.ContainsAny(p.Key+p.Value, " \t\r\n") {
 				t.Fatalf("param %+v from %q", p, line)
 			}
+			if p.Value != "" && !isESMTPKeyword(p.Key) {
+				t.Fatalf("param %+v from %q: a value under no keyword", p, line)
+			}
+		}
+		// What String shows parses back to the same parameters.
+		_, again := parseCommandParams("MAIL FROM:<> " + params.String())
+		if !slices.Equal(params, again) {
+			t.Fatalf("params %+v from %q read back as %+v", params, line, again)
 		}
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/edgerewrite/edgerewrite/policy"
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // DefaultConfigPath is where the packages install the config file.
@@ -48,6 +48,9 @@ type Config struct {
 	Listen string `toml:"listen"`
 	// SocketMode is the octal permission of a unix socket, as a string: "0660".
 	SocketMode string `toml:"socket_mode"`
+	// AllowWideSocketMode allows a socket_mode wider than 0660: without it, such a mode (which
+	// lets local users outside socket_group talk to the milter) is refused.
+	AllowWideSocketMode bool `toml:"allow_wide_socket_mode"`
 	// SocketGroup owns a unix socket. Empty means "postfix" when that group exists.
 	SocketGroup string `toml:"socket_group"`
 	// RulesDir holds the *.rules and *.csv rule files and the *.cutover lists. Relative to the
@@ -57,6 +60,9 @@ type Config struct {
 	RecipientDelimiter *string `toml:"recipient_delimiter"`
 	// RewriteOutboundToCc rewrites internal addresses in To and Cc of outbound mail too.
 	RewriteOutboundToCc *bool `toml:"rewrite_outbound_to_cc"`
+	// InboundHeaderRewrite says when To and Cc of inbound mail are rewritten: "unsigned" (the
+	// default), "always" or "never" (see the Inbound* constants).
+	InboundHeaderRewrite string `toml:"inbound_header_rewrite"`
 	// MetricsListen is the HTTP address of /metrics and /healthz; "" turns it off.
 	MetricsListen string `toml:"metrics_listen"`
 	// LogFormat is "text" or "json".
@@ -72,6 +78,8 @@ type Config struct {
 	// CalendarMaxBytes is the largest message body read for calendar data; a larger one
 	// passes with its calendar data unchanged (counted). 0 is DefaultCalendarMaxBytes.
 	CalendarMaxBytes int `toml:"calendar_max_bytes"`
+	// Limits bound what a milter client can make the daemon hold ([limits]).
+	Limits Limits `toml:"limits"`
 	// ReloadGuardShare is the share of the rules in service (0 to 1) that an automatic reload
 	// may remove; an edit that removes more is held until confirmed with SIGHUP. nil is
 	// DefaultReloadGuardShare.
@@ -105,11 +113,20 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // ErrUnknownKey is wrapped by the error for a key the config file must not have.
 var ErrUnknownKey = errors.New("unknown key")
 
+// MaxConfigSize bounds the config file: a real one is a few KiB, even with hundreds of
+// connectors and cutovers.
+const MaxConfigSize = 16 << 20
+
+// ReadFile reads the config file at path: a regular file (or a symlink to one, as a
+// Kubernetes ConfigMap mounts it) of at most MaxConfigSize. A FIFO, device or directory in its
+// place is refused at once (rewrite.ReadFile), never waited on or read without end.
+func ReadFile(path string) ([]byte, error) { return rewrite.ReadFile(path, MaxConfigSize) }
+
 // LoadConfig reads, decodes and validates the config file at path, including the policy
 // (policy.New). The error joins every problem found (each a *ConfigError naming file:line).
 // See ParseConfig for what is returned with an error.
 func LoadConfig(path string) (*Config, error) {
-	doc, err := os.ReadFile(path)
+	doc, err := ReadFile(path)
 	if err != nil {
 		return nil, &ConfigError{File: path, Err: fmt.Errorf("reading config: %w", err)}
 	}
@@ -123,13 +140,14 @@ func LoadConfig(path string) (*Config, error) {
 // returns a nil config.
 func ParseConfig(name string, doc []byte) (*Config, error) {
 	cfg := &Config{
-		Listen:        DefaultListen,
-		SocketMode:    DefaultSocketMode,
-		RulesDir:      DefaultRulesDir,
-		MetricsListen: DefaultMetricsListen,
-		LogFormat:     DefaultLogFormat,
-		LogLevel:      DefaultLogLevel,
-		path:          name,
+		Listen:               DefaultListen,
+		SocketMode:           DefaultSocketMode,
+		RulesDir:             DefaultRulesDir,
+		MetricsListen:        DefaultMetricsListen,
+		LogFormat:            DefaultLogFormat,
+		LogLevel:             DefaultLogLevel,
+		InboundHeaderRewrite: InboundUnsigned,
+		path:                 name,
 	}
 	dec := toml.NewDecoder(bytes.NewReader(doc)).DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
@@ -201,12 +219,18 @@ func (c *Config) OutboundToCc() bool { return c.RewriteOutboundToCc == nil || *c
 func decodeErrors(name string, doc []byte, err error) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
-		errs := make([]error, 0, len(strict.Errors))
-		for i := range strict.Errors {
+		// As for rule files, the first problems are listed and the rest counted: a file of
+		// thousands of unknown keys is not a config file an admin meant.
+		n := min(len(strict.Errors), rewrite.MaxFileProblems)
+		errs := make([]error, 0, n+1)
+		for i := range n {
 			e := &strict.Errors[i]
 			line, _ := e.Position()
 			errs = append(errs, &ConfigError{File: name, Line: line,
 				Err: fmt.Errorf("%w %q", ErrUnknownKey, strings.Join(e.Key(), "."))})
+		}
+		if more := len(strict.Errors) - n; more > 0 {
+			errs = append(errs, &ConfigError{File: name, Err: fmt.Errorf("%w: and %d more unknown keys in this file", ErrUnknownKey, more)})
 		}
 		return errors.Join(errs...)
 	}
@@ -263,6 +287,10 @@ func (c *Config) KeepRestartSettings(running *Config, log *slog.Logger) error {
 	keep("rules_dir", &c.RulesDir, running.RulesDir)
 	keep("metrics_listen", &c.MetricsListen, running.MetricsListen)
 	keep("log_format", &c.LogFormat, running.LogFormat)
+	if c.Limits != running.Limits || c.AllowWideSocketMode != running.AllowWideSocketMode {
+		log.Warn("setting changed; it takes effect at the next restart", "key", "limits, allow_wide_socket_mode")
+		c.Limits, c.AllowWideSocketMode = running.Limits, running.AllowWideSocketMode
+	}
 	delim := c.Delimiter()
 	keep("recipient_delimiter", &delim, running.Delimiter())
 	if delim == c.Delimiter() {

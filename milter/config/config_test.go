@@ -40,6 +40,7 @@ func TestLoadConfigErrors(t *testing.T) {
 			`4: bad metrics address: metrics_listen "0.0.0.0:9754": host "0.0.0.0" would listen on every interface`,
 			`5: bad log setting: log_format "xml"`,
 			`6: bad log setting: log_level "verbose"`,
+			`7: inbound_header_rewrite "signed": use "unsigned"`,
 		}},
 		{"badlisten.toml", []string{
 			`1: bad listen address: "inet::9753": without a host it would listen on every interface`,
@@ -108,6 +109,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	check("metrics_listen", cfg.MetricsListen, DefaultMetricsListen)
 	check("log_format", cfg.LogFormat, "text")
 	check("log_level", cfg.LogLevel, "info")
+	check("inbound_header_rewrite", cfg.InboundHeaderRewrite, InboundUnsigned)
 	if !cfg.OutboundToCc() {
 		t.Error("rewrite_outbound_to_cc defaults to false, want true")
 	}

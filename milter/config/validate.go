@@ -54,6 +54,12 @@ func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		add("log_format", fmt.Errorf("%w: log_format %q: use \"text\" or \"json\"", ErrBadLog, c.LogFormat))
 	}
+	switch c.InboundHeaderRewrite {
+	case InboundUnsigned, InboundAlways, InboundNever:
+	default:
+		add("inbound_header_rewrite", fmt.Errorf("inbound_header_rewrite %q: use %q (leave a To or Cc that a DKIM signature covers as it is), %q or %q",
+			c.InboundHeaderRewrite, InboundUnsigned, InboundAlways, InboundNever))
+	}
 	switch c.CalendarInbound {
 	case "", "unsigned", "always", "never":
 	default:
@@ -68,6 +74,7 @@ func (c *Config) validate() error {
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		add("log_level", err)
 	}
+	c.Limits.validate(add)
 	pc := c.Config
 	pc.RecipientDelimiter = c.Delimiter()
 	p, err := policy.New(pc)
@@ -162,6 +169,11 @@ func (c *Config) SocketFileMode() (os.FileMode, error) {
 	m, err := strconv.ParseUint(c.SocketMode, 8, 32)
 	if err != nil || m > 0o777 {
 		return 0, fmt.Errorf("%w: socket_mode %q: want octal permissions such as \"0660\"", ErrBadSocketMode, c.SocketMode)
+	}
+	if m&^0o660 != 0 && !c.AllowWideSocketMode {
+		return 0, fmt.Errorf("%w: socket_mode %q is wider than \"0660\": it lets local users outside socket_group "+
+			"change how mail is rewritten; Postfix needs only the group (set allow_wide_socket_mode = true to use it anyway)",
+			ErrBadSocketMode, c.SocketMode)
 	}
 	return os.FileMode(m), nil
 }

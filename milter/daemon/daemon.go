@@ -47,6 +47,10 @@ type RunOptions struct {
 	Debounce time.Duration
 	// Version is logged at start.
 	Version string
+	// CaptureStdLog sends what the standard log package writes (go-milter logs through it) to
+	// the daemon's log while Run runs, as records of its format. The standard logger is one
+	// per process: `edgerewrite serve` sets this; tests that run several daemons leave it off.
+	CaptureStdLog bool
 }
 
 // Run is `edgerewrite serve`: it loads the config and the rules (a problem with either is
@@ -65,7 +69,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	doc, err := os.ReadFile(o.ConfigPath)
+	doc, err := config.ReadFile(o.ConfigPath)
 	if err != nil {
 		return &config.ConfigError{File: o.ConfigPath, Err: fmt.Errorf("reading config: %w", err)}
 	}
@@ -80,6 +84,9 @@ func Run(ctx context.Context, o RunOptions) error {
 	lv, _ := config.ParseLevel(cfg.LogLevel)
 	level.Set(lv)
 	log := newLogger(cfg.LogFormat, o.LogOutput, level)
+	if o.CaptureStdLog {
+		defer captureStdLog(log)()
+	}
 	notify := o.Notify
 	if notify == nil {
 		notify = func(state string) {
@@ -104,7 +111,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	for _, w := range cfg.Policy().Warnings() {
 		log.Warn("config", "warning", w)
 	}
-	srv := milter.NewServer(milter.ServerOptions{Generation: live.Generation, Logger: log, Metrics: sessionMetrics})
+	srv := milter.NewServer(milter.ServerOptions{Generation: live.Generation, Logger: log, Metrics: sessionMetrics, Limits: cfg.Limits})
 
 	ml, err := listenMilter(cfg, log)
 	if err != nil {

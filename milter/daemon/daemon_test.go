@@ -158,9 +158,9 @@ func TestRunServesReloadsAndStops(t *testing.T) {
 		t.Errorf("first notification %q, want READY=1", n)
 	}
 
-	// A new rule file is in service within a second.
+	// A new rule file is in service within a second of settling.
 	writeTestFile(t, filepath.Join(d.rules, "b.rules"), ruleMary)
-	pollUntil(t, "new rule counted", time.Second, func() bool {
+	pollUntil(t, "new rule counted", DefaultSettle+time.Second, func() bool {
 		_, body := d.get(t, "/metrics")
 		return strings.Contains(body, "edgerewrite_rules_loaded 2")
 	})

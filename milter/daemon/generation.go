@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,6 +38,7 @@ type Live struct {
 	cfgBytes []byte // the config file the generation in service was built from
 	seq      uint64
 	held     []string // what the held edit would remove; nil when none is held
+	failure  string   // the problems of the last reload, when it failed
 }
 
 // LiveOptions create a Live. Config is the config read at start (already valid) and
@@ -127,13 +127,20 @@ func (l *Live) Reload(reason string, confirmed bool) error {
 		if prep != nil {
 			prep.Abort()
 		}
-		for _, e := range config.Problems(err) {
-			l.log.Error("reload problem; the configuration and rules in service stay", "err", e.Error())
+		// Each problem is logged once: an automatic reload that fails the same way again
+		// (another event on a file still broken) says so in one line; SIGHUP lists them again.
+		if text := err.Error(); text != l.failure || confirmed {
+			for _, e := range config.Problems(err) {
+				l.log.Error("reload problem; the configuration and rules in service stay", "err", e.Error())
+			}
+			l.failure = text
+		} else {
+			l.log.Error("reload problem; the same problems as at the last attempt, not listed again; the configuration and rules in service stay")
 		}
 		l.metrics.ObserveReload(false, 0, l.clock())
 		l.log.Info("reload", "reason", reason, "result", "failure", "generation", l.seq,
 			"config_ok", cfgErr == nil, "rules_ok", cfgErr == nil && rulesErr == nil,
-			"seconds", l.clock().Sub(start).Seconds())
+			"problems", rewrite.ProblemCount(err), "seconds", l.clock().Sub(start).Seconds())
 		return err
 	}
 	if cur != nil && !confirmed {
@@ -147,6 +154,7 @@ func (l *Live) Reload(reason string, confirmed bool) error {
 		}
 	}
 	l.held = nil
+	l.failure = ""
 	l.metrics.ReloadHeld.Set(0)
 	l.seq++
 	gen := decide.NewGeneration(l.seq, cfg, pol, waves, prep.Commit())
@@ -191,7 +199,7 @@ func (l *Live) nextConfig(cur *decide.Generation) (*config.Config, []byte, error
 	if cur == nil {
 		return l.first, l.cfgBytes, nil
 	}
-	doc, err := os.ReadFile(l.path)
+	doc, err := config.ReadFile(l.path)
 	if err != nil {
 		return nil, nil, &config.ConfigError{File: l.path, Err: fmt.Errorf("reading config: %w", err)}
 	}

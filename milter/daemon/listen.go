@@ -40,11 +40,7 @@ func listenMilter(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening for Postfix on %q: %w", cfg.Listen, err)
 	}
-	if err := os.Chmod(addr, mode); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("socket %q: setting mode %s: %w", addr, cfg.SocketMode, err)
-	}
-	if err := chownSocket(addr, cfg.SocketGroup, log); err != nil {
+	if err := setSocketAttrs(addr, mode, cfg.SocketGroup, log); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -74,30 +70,33 @@ func removeStaleSocket(path string) error {
 	return nil
 }
 
-// chownSocket gives the socket to group (or to "postfix" when group is empty and it exists).
-// An explicitly configured group must work; the default is best effort.
-func chownSocket(path, group string, log *slog.Logger) error {
+// setSocketAttrs gives the socket file at path mode and group (or "postfix" when group is
+// empty and it exists), without following a symlink put in its place (chmodChownNoFollow). An
+// explicitly configured group must work; the default is best effort.
+func setSocketAttrs(path string, mode os.FileMode, group string, log *slog.Logger) error {
 	explicit := group != ""
 	if !explicit {
 		group = config.DefaultSocketGroup
 	}
-	g, err := user.LookupGroup(group)
-	if err != nil {
+	gid := -1
+	if g, err := user.LookupGroup(group); err != nil {
 		if explicit {
 			return fmt.Errorf("socket_group %q: no such group", group)
 		}
 		log.Debug("no group to give the socket to", "group", group)
-		return nil
-	}
-	gid, err := strconv.Atoi(g.Gid)
-	if err != nil {
+	} else if gid, err = strconv.Atoi(g.Gid); err != nil {
 		return fmt.Errorf("socket_group %q: gid %q: %w", group, g.Gid, err)
 	}
-	if err := os.Chown(path, -1, gid); err != nil {
-		if explicit {
-			return fmt.Errorf("socket %q: giving it to group %q: %w", path, group, err)
-		}
+	err := chmodChownNoFollow(path, mode, gid)
+	if err != nil && gid >= 0 && !explicit && errors.Is(err, errChown) {
 		log.Warn("could not give the socket to group postfix; Postfix may not reach it", "socket", path, "err", err.Error())
+		err = chmodChownNoFollow(path, mode, -1)
+	}
+	if err != nil {
+		return fmt.Errorf("socket %q: %w", path, err)
 	}
 	return nil
 }
+
+// errChown is wrapped by chmodChownNoFollow's error when the group could not be set.
+var errChown = errors.New("giving it to the group")

@@ -13,11 +13,19 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// Debounce defaults: a reload runs this long after the last file event of a burst, and at the
-// latest this long after its first event (a steady trickle of events cannot starve it).
+// Defaults of the watcher's timing. A reload runs DefaultDebounce after the last file event of
+// a burst. A file written in place (an event that says its content changed) must also have
+// settled: its size and mtime unchanged for DefaultSettle, a time every write restarts. A slow
+// writer (scp or rsync --inplace over a slow link, a script writing section by section) thus
+// never has a partial file read; there is no upper bound that would force a read of a file
+// still growing. Files that appear complete (an editor's atomic save, `mv` into place, a
+// symlink or ConfigMap swap) need no settling: they are read after DefaultDebounce.
 const (
 	DefaultDebounce = 150 * time.Millisecond
-	maxDebounce     = time.Second
+	DefaultSettle   = 750 * time.Millisecond
+	// settleWarnAfter is how long a file may keep changing before the log says that the
+	// reload waits for it.
+	settleWarnAfter = time.Minute
 )
 
 // WatchDir is one directory to watch. Match, when set, selects the names (base names of entries
@@ -36,6 +44,7 @@ type Watcher struct {
 	log      *slog.Logger
 	reload   func(reason string)
 	debounce time.Duration
+	settle   time.Duration
 	dirs     []WatchDir
 	trigger  chan string
 
@@ -44,7 +53,8 @@ type Watcher struct {
 }
 
 // NewWatcher watches dirs and calls reload (with a short reason for the log) after changes.
-// debounce 0 means DefaultDebounce. Close it with Run's context.
+// debounce 0 means DefaultDebounce; files written in place settle for DefaultSettle. Close it
+// with Run's context.
 func NewWatcher(log *slog.Logger, debounce time.Duration, reload func(reason string), dirs ...WatchDir) (*Watcher, error) {
 	if debounce <= 0 {
 		debounce = DefaultDebounce
@@ -53,7 +63,7 @@ func NewWatcher(log *slog.Logger, debounce time.Duration, reload func(reason str
 	if err != nil {
 		return nil, fmt.Errorf("starting the file watcher: %w", err)
 	}
-	w := &Watcher{log: log, reload: reload, debounce: debounce, dirs: dirs,
+	w := &Watcher{log: log, reload: reload, debounce: debounce, settle: DefaultSettle, dirs: dirs,
 		trigger: make(chan string, 1), fs: fs, watched: map[string]os.FileInfo{}}
 	if err := w.refresh(); err != nil {
 		fs.Close()
@@ -102,10 +112,20 @@ func (w *Watcher) Run(ctx context.Context) error {
 	var (
 		timer    = time.NewTimer(time.Hour)
 		pending  bool
-		first    time.Time
+		quietAt  time.Time // the debounce of the last event ends
 		lastName string
+		writing  = writers{}
 	)
 	timer.Stop()
+	// schedule sets the timer for the next look: the end of the debounce, then the earliest
+	// time a file being written could have settled.
+	schedule := func(now time.Time) {
+		next := quietAt
+		if at, ok := writing.settledAt(w.settle); ok && !next.After(now) {
+			next = at
+		}
+		timer.Reset(max(next.Sub(now), 0))
+	}
 	fire := func(reason string) {
 		pending = false
 		timer.Stop()
@@ -116,6 +136,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.log.Warn("watching for rule and config changes", "err", err)
 		}
 		w.reload(reason)
+		if len(writing) > 0 {
+			// A SIGHUP reload read files still being written: reload again once they settle.
+			pending = true
+			schedule(time.Now())
+		}
 	}
 	for {
 		select {
@@ -132,17 +157,25 @@ func (w *Watcher) Run(ctx context.Context) error {
 				continue
 			}
 			w.log.Debug("file event", "event", ev.Op.String(), "file", ev.Name)
-			lastName = ev.Name
 			now := time.Now()
-			if !pending {
-				pending, first = true, now
+			switch {
+			case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
+				delete(writing, ev.Name) // a temporary file renamed into place is complete
+			case ev.Has(fsnotify.Write):
+				writing.changed(ev.Name, now)
 			}
-			wait := w.debounce
-			if limit := first.Add(maxDebounce).Sub(now); limit < wait {
-				wait = max(limit, 0)
-			}
-			timer.Reset(wait)
+			pending, lastName, quietAt = true, ev.Name, now.Add(w.debounce)
+			schedule(now)
 		case <-timer.C:
+			now := time.Now()
+			for _, name := range writing.check(w.settle, now) {
+				w.log.Warn("a changed file keeps changing; the reload waits until it has not changed for the settle time",
+					"file", name, "settle_seconds", w.settle.Seconds())
+			}
+			if len(writing) > 0 {
+				schedule(now)
+				continue
+			}
 			if pending {
 				fire("file change: " + lastName)
 			}
@@ -152,12 +185,70 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 			// An overflowed event queue means events were lost: reload to be sure.
 			w.log.Warn("file watcher", "err", err)
-			if !pending {
-				pending, first = true, time.Now()
-			}
-			timer.Reset(w.debounce)
+			now := time.Now()
+			pending, quietAt = true, now.Add(w.debounce)
+			schedule(now)
 		}
 	}
+}
+
+// writers are the files being written in place, by path: a reload waits until each has kept
+// its size and mtime for the settle time.
+type writers map[string]*writer
+
+type writer struct {
+	size   int64
+	mtime  time.Time
+	since  time.Time // the last change seen: a write event, or a new size or mtime
+	first  time.Time // the first change seen
+	warned bool
+}
+
+// changed records a write event for path.
+func (ws writers) changed(path string, now time.Time) {
+	wr := ws[path]
+	if wr == nil {
+		wr = &writer{first: now}
+		ws[path] = wr
+	}
+	wr.since = now
+	if st, err := os.Stat(path); err == nil {
+		wr.size, wr.mtime = st.Size(), st.ModTime()
+	}
+}
+
+// check looks at each file again: one gone (renamed, removed) or unchanged for settle is
+// forgotten, one whose size or mtime moved starts its settle time again. It returns the files
+// that have kept changing for settleWarnAfter, once each.
+func (ws writers) check(settle time.Duration, now time.Time) (slow []string) {
+	for path, wr := range ws {
+		st, err := os.Stat(path)
+		switch {
+		case err != nil:
+			delete(ws, path)
+		case st.Size() != wr.size || !st.ModTime().Equal(wr.mtime):
+			wr.size, wr.mtime, wr.since = st.Size(), st.ModTime(), now
+		case now.Sub(wr.since) >= settle:
+			delete(ws, path)
+			continue
+		}
+		if wr := ws[path]; wr != nil && !wr.warned && now.Sub(wr.first) >= settleWarnAfter {
+			wr.warned = true
+			slow = append(slow, path)
+		}
+	}
+	return slow
+}
+
+// settledAt is the earliest time a file being written may have settled; false when none is.
+func (ws writers) settledAt(settle time.Duration) (time.Time, bool) {
+	var at time.Time
+	for _, wr := range ws {
+		if t := wr.since.Add(settle); at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	return at, !at.IsZero()
 }
 
 // matters reports whether an event is in a watched directory and matches its filter.

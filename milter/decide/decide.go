@@ -29,6 +29,9 @@ type Input struct {
 	// Headers are the header fields in message order, values as the MTA sent them (leading
 	// space and folding kept).
 	Headers []rewrite.Header
+	// Body is the message body when the whole message is given at once (Decide); the milter
+	// session streams it in chunks instead.
+	Body []byte
 }
 
 // RcptOutcome is the decision for one envelope recipient, made once, at its RCPT.
@@ -160,6 +163,9 @@ func Decide(g *Generation, in Input, now time.Time) Outcome {
 	for _, h := range in.Headers {
 		m.Header(h.Name, h.Value)
 	}
+	if in.Body != nil && m.WantsBody() {
+		m.BodyChunk(in.Body)
+	}
 	return m.End(in.QueueID)
 }
 
@@ -228,7 +234,7 @@ func (m *Message) End(queueID string) Outcome {
 		ro.Sender = mres.RewriteSender
 		ro.OutboundToCc = opts.RewriteOutboundToCc && mres.RewriteSender
 	} else {
-		ro.InboundToCc = true
+		ro.InboundToCc, ro.KeepSigned = inboundHeaders(opts.InboundHeaderRewrite)
 	}
 	routes := make(map[string]string)
 	for _, r := range out.Rcpts {

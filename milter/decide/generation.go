@@ -35,8 +35,8 @@ type Generation struct {
 // WavePolicy) and a rules snapshot together.
 func NewGeneration(seq uint64, cfg *config.Config, pol *policy.Policy, waves *policy.Waves, rules *rewrite.Snapshot) *Generation {
 	return &Generation{Seq: seq, Config: cfg, Policy: pol, Waves: waves, Rules: rules,
-		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), CalendarOutbound: cfg.CalendarOut(),
-			CalendarInbound: cfg.CalendarIn(), CalendarMaxBytes: cfg.CalendarLimit()}}
+		Options: Options{RewriteOutboundToCc: cfg.OutboundToCc(), InboundHeaderRewrite: cfg.InboundHeaderRewrite,
+			CalendarOutbound: cfg.CalendarOut(), CalendarInbound: cfg.CalendarIn(), CalendarMaxBytes: cfg.CalendarLimit()}}
 }
 
 // PolicyFingerprint identifies what the generation decides with besides its rules, as 16 hex
@@ -67,6 +67,9 @@ type Options struct {
 	// RewriteOutboundToCc also rewrites internal addresses in To and Cc of outbound mail, so
 	// that reply-all goes to the shared domain. Off is strict Exchange Edge behaviour.
 	RewriteOutboundToCc bool
+	// InboundHeaderRewrite is when inbound To and Cc are rewritten: config.InboundUnsigned
+	// (also for ""), config.InboundAlways or config.InboundNever.
+	InboundHeaderRewrite string
 	// CalendarOutbound rewrites calendar data of outbound mail; CalendarInbound is when
 	// inbound calendar data is ("unsigned", "always", "never"; "" is never).
 	CalendarOutbound bool

@@ -77,6 +77,17 @@ func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
 		}
 		attrs = append(attrs, slog.Any("not_rewritten_needs_smtputf8", held))
 	}
+	if len(o.Plan.Kept) > 0 {
+		// What inbound_header_rewrite = "unsigned" left alone, so that an admin asked why To
+		// still shows the shared domain finds the answer in the log.
+		var kept strList
+		for _, k := range o.Plan.Kept {
+			for _, c := range k.Addrs {
+				kept = append(kept, c.Field+":"+c.Old+"->"+c.New)
+			}
+		}
+		attrs = append(attrs, slog.Any("not_rewritten_dkim_signed", kept))
+	}
 	attrs = append(attrs, slog.String("from", in.From))
 	if s := o.Plan.Sender; s != nil && s.New != s.Old {
 		attrs = append(attrs, slog.String("from_new", s.New))
