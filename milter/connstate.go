@@ -11,7 +11,9 @@ import (
 // and writes the reply, all on one goroutine.
 type connState struct {
 	id   string
-	conn net.Conn // the MTA's connection, closed by Shutdown when its time is up
+	conn net.Conn  // the MTA's connection, closed by Shutdown when its time is up
+	wire *wireConn // the wire layer over conn; nil for a session without one (tests)
+	req  []byte    // one modification request being encoded, reused
 
 	offered      uint32            // SMFIF_* actions the MTA offered in SMFIC_OPTNEG
 	negotiated   bool              // offered and offeredSteps are the MTA's

@@ -66,6 +66,7 @@ const (
 	smfirReplyCode  = 'y' // SMFIR_REPLYCODE
 
 	smfifAddHdrs    = 1 << 0 // SMFIF_ADDHDRS
+	smfifChgBody    = 1 << 1 // SMFIF_CHGBODY
 	smfifAddRcpt    = 1 << 2 // SMFIF_ADDRCPT
 	smfifDelRcpt    = 1 << 3 // SMFIF_DELRCPT
 	smfifChgHdrs    = 1 << 4 // SMFIF_CHGHDRS
@@ -125,7 +126,9 @@ func (l *wireListener) Accept() (net.Conn, error) {
 			l.srv.tooManyConns(c)
 			continue
 		}
-		return &wireConn{Conn: c, srv: l.srv, cs: cs, r: l.srv.reader(c)}, nil
+		wc := &wireConn{Conn: c, srv: l.srv, cs: cs, r: l.srv.reader(c)}
+		cs.wire = wc
+		return wc, nil
 	}
 }
 
@@ -334,6 +337,23 @@ func (c *wireConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// queue takes one modification request of end of message from the session itself, encoded as
+// go-milter would (its data without the length and command), through the same edits as
+// go-milter's packets (outbound): the request waits in the write buffer for the final reply,
+// and costs no allocation of its own.
+func (c *wireConn) queue(cmd byte, data []byte) error {
+	var err error
+	c.wbuf, err = c.outbound(c.wbuf, cmd, data)
+	if err != nil {
+		return err
+	}
+	if len(c.wbuf) >= maxPending {
+		_, err = c.Conn.Write(c.wbuf)
+		c.wbuf = c.wbuf[:0]
+	}
+	return err
+}
+
 // awaited reports whether the MTA waits for packet cmd: every reply but the modification
 // requests of end of message, which it reads until the final reply comes (SMFIR_PROGRESS too
 // is sent at once: it keeps the MTA's timer from running out).
@@ -361,7 +381,7 @@ func (c *wireConn) outbound(w []byte, cmd byte, data []byte) ([]byte, error) {
 	switch cmd {
 	case smficOptneg:
 		return c.negotiate(w, data), nil
-	case smfirChgFrom, smfirChgHeader, smfirAddHeader, smfirInsHeader, smfirQuarantine, smfirDelRcpt, smfirAddRcpt:
+	case smfirChgFrom, smfirChgHeader, smfirAddHeader, smfirInsHeader, smfirQuarantine, smfirDelRcpt, smfirAddRcpt, smfirReplBody:
 		if !c.offeredAction(cmd) {
 			return w, nil
 		}
@@ -405,6 +425,8 @@ func (c *wireConn) offeredAction(cmd byte) bool {
 		need = smfifAddHdrs
 	case smfirQuarantine:
 		need = smfifQuarantine
+	case smfirReplBody:
+		need = smfifChgBody
 	case smfirAddRcpt, smfirDelRcpt:
 		if cs.offered&smfifDelRcpt != 0 && cs.offered&(smfifAddRcpt|smfifAddRcptPar) != 0 {
 			return true
