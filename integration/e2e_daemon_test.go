@@ -535,3 +535,30 @@ func e2eMetric(addr, name string) (float64, error) {
 	}
 	return v, err
 }
+
+// e2eWaitMetric polls the daemon's metric name until it equals want, failing after e2eTimeout.
+func e2eWaitMetric(t *testing.T, metrics, name string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(e2eTimeout)
+	for {
+		v, err := e2eMetric(metrics, name)
+		if err == nil && v == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is %v (%v) after %s, want %v", name, v, err, e2eTimeout, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// e2eInternetMessage is an Internet message from sender@example.org to rcpt whose Message-ID holds
+// marker, and that Message-ID.
+func e2eInternetMessage(rcpt, marker string) (harness.Envelope, string) {
+	id := "<" + marker + "@example.org>"
+	return harness.Envelope{
+		LocalAddr: "127.0.0.6", From: "sender@example.org", Rcpts: harness.Rcpts(rcpt),
+		Data: harness.BuildMessage([]string{"From: sender@example.org", "To: " + rcpt, "Subject: " + marker,
+			"Date: Mon, 23 Nov 2026 10:00:00 +0000", "Message-ID: " + id}, marker+"\n"),
+	}, id
+}

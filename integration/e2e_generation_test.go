@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
@@ -33,12 +32,8 @@ func TestE2EGenerationSwap(t *testing.T) {
 	inbound := func(t *testing.T, rcpt string) (*harness.Result, string) {
 		t.Helper()
 		n++
-		id := fmt.Sprintf("<generation-%d@example.org>", n)
-		res, err := harness.Send(pf.Addr(), harness.Envelope{
-			LocalAddr: "127.0.0.6", From: "sender@example.org", Rcpts: harness.Rcpts(rcpt),
-			Data: harness.BuildMessage([]string{"From: sender@example.org", "To: " + rcpt, "Subject: generation",
-				"Date: Mon, 23 Nov 2026 10:00:00 +0000", "Message-ID: " + id}, "generation\n"),
-		})
+		env, id := e2eInternetMessage(rcpt, fmt.Sprintf("generation-%d", n))
+		res, err := harness.Send(pf.Addr(), env)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,20 +47,7 @@ func TestE2EGenerationSwap(t *testing.T) {
 		}
 		return v
 	}
-	waitMetric := func(t *testing.T, name string, want float64) {
-		t.Helper()
-		deadline := time.Now().Add(e2eTimeout)
-		for {
-			v, err := e2eMetric(d.Metrics, name)
-			if err == nil && v == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s is %v (%v) after %s, want %v", name, v, err, e2eTimeout, want)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	waitMetric := func(t *testing.T, name string, want float64) { t.Helper(); e2eWaitMetric(t, d.Metrics, name, want) }
 	cfgPath := filepath.Join(dir, "generation.toml") // written by e2eStartDaemon
 	cfg, err := os.ReadFile(cfgPath)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
@@ -36,31 +35,14 @@ func TestE2EReloadGuard(t *testing.T) {
 		fmt.Fprintf(&b, "user%d@tenanta.contoso.com user%d@contoso.com\n", i, i)
 	}
 	e2eAtomicWrite(t, users, b.String())
-	waitMetric := func(name string, want float64) {
-		t.Helper()
-		deadline := time.Now().Add(e2eTimeout)
-		for {
-			v, err := e2eMetric(d.Metrics, name)
-			if err == nil && v == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s is %v (%v) after %s, want %v", name, v, err, e2eTimeout, want)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	waitMetric := func(name string, want float64) { t.Helper(); e2eWaitMetric(t, d.Metrics, name, want) }
 	waitMetric(e2eRulesLoaded, 10001) // and the one rule of reload-rules/
 	n := 0
 	deliveredTo := func(rcpt string) []string {
 		t.Helper()
 		n++
-		id := fmt.Sprintf("<guard-%d@example.org>", n)
-		harness.MustSend(t, pf.Addr(), harness.Envelope{
-			LocalAddr: "127.0.0.6", From: "sender@example.org", Rcpts: harness.Rcpts(rcpt),
-			Data: harness.BuildMessage([]string{"From: sender@example.org", "To: " + rcpt, "Subject: guard",
-				"Date: Mon, 23 Nov 2026 10:00:00 +0000", "Message-ID: " + id}, "guard\n"),
-		})
+		env, id := e2eInternetMessage(rcpt, fmt.Sprintf("guard-%d", n))
+		harness.MustSend(t, pf.Addr(), env)
 		return e2eWaitMessage(t, sink, id).RcptAddrs()
 	}
 	if got := deliveredTo("user5000@contoso.com"); len(got) != 1 || got[0] != "user5000@tenanta.contoso.com" {
