@@ -150,7 +150,7 @@ func (s signedFields) covers(name string) bool {
 func signedFieldsOf(hs []Header) signedFields {
 	var s signedFields
 	for _, h := range hs {
-		if !strings.EqualFold(h.Name, "DKIM-Signature") && !strings.EqualFold(h.Name, "ARC-Message-Signature") {
+		if !isSignature(h.Name) {
 			continue
 		}
 		names, err := SignedFieldNames(h.Value)
@@ -165,4 +165,22 @@ func signedFieldsOf(hs []Header) signedFields {
 		}
 	}
 	return s
+}
+
+// isSignature reports whether a field of this name signs the message: a DKIM-Signature or an
+// ARC-Message-Signature.
+func isSignature(name string) bool {
+	return strings.EqualFold(name, "DKIM-Signature") || strings.EqualFold(name, "ARC-Message-Signature")
+}
+
+// BodySigned reports whether a signature covers the message's body: every DKIM-Signature and
+// ARC-Message-Signature does (its bh= is the body's hash), so any change to the body, calendar
+// data included, breaks it.
+func BodySigned(hs []Header) bool {
+	for _, h := range hs {
+		if isSignature(h.Name) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,7 +2,6 @@ package decide
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/edgerewrite/edgerewrite/rewrite"
 )
@@ -23,21 +22,10 @@ func (m *Message) WantsBody() bool {
 	switch {
 	case m.class.Outbound && !o.CalendarOutbound:
 		return false
-	case !m.class.Outbound && o.CalendarInbound != "always" && (o.CalendarInbound != "unsigned" || m.dkimSigned()):
+	case !m.class.Outbound && o.CalendarInbound != "always" && (o.CalendarInbound != "unsigned" || rewrite.BodySigned(m.in.Headers)):
 		return false
 	}
 	return rewrite.CalendarCandidate(m.in.Headers)
-}
-
-// dkimSigned reports whether the message carries a DKIM signature: its body hash (bh=) covers
-// the whole body, so any change to calendar data breaks it.
-func (m *Message) dkimSigned() bool {
-	for _, h := range m.in.Headers {
-		if strings.EqualFold(h.Name, "DKIM-Signature") {
-			return true
-		}
-	}
-	return false
 }
 
 // BodyChunk appends a chunk of the body and reports whether more is wanted: false once the
