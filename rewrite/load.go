@@ -20,6 +20,7 @@ import (
 type fileState struct {
 	stat  fileStat
 	rules []*compiled
+	lines *lineIndex // the parsed bytes' lines, to re-parse only what an edit changes
 }
 
 // fileStat identifies one version of a file: an edit changes size, mtime or ctime; an atomic
@@ -107,6 +108,7 @@ func (t *Table) Prepare(dir string) (*Prepared, error) {
 		pf := &parsedFile{path: p, stat: st}
 		if old := t.files[p]; old != nil {
 			pf.old = old.rules
+			pf.prev = old.lines
 		}
 		todo = append(todo, pf)
 	}
@@ -117,9 +119,9 @@ func (t *Table) Prepare(dir string) (*Prepared, error) {
 			continue
 		}
 		errs = append(errs, f.errs...)
-		kept, rem, add := diffRules(f.old, f.rules)
+		kept, rem, add := f.diff()
 		removed, added = append(removed, rem...), append(added, add...)
-		next[f.path] = &fileState{stat: f.stat, rules: kept}
+		next[f.path] = &fileState{stat: f.stat, rules: kept, lines: f.lines}
 	}
 	for p, f := range t.files {
 		if _, ok := next[p]; !ok {
@@ -188,9 +190,13 @@ type parsedFile struct {
 	path  string
 	stat  fileStat
 	old   []*compiled // the rules of the file's last successful load
-	rules []*compiled
-	errs  []error // problems of single rules
-	err   error   // the file could not be read
+	prev  *lineIndex  // the lines of that load (incremental.go)
+	lines *lineIndex  // the lines read now
+	// changed is set when only the changed lines were parsed: rules are then theirs alone.
+	changed *changedRegion
+	rules   []*compiled
+	errs    []error // problems of single rules
+	err     error   // the file could not be read
 }
 
 // parseFiles reads and parses files, as many at a time as there are CPUs.
@@ -215,6 +221,9 @@ func (f *parsedFile) parse() {
 	b, err := os.ReadFile(f.path)
 	if err != nil {
 		f.err = fileError(f.path, "reading the rule file", err)
+		return
+	}
+	if f.parseChanged(b) {
 		return
 	}
 	if isCSV(f.path) {
