@@ -46,7 +46,7 @@ func editLine(format string, user int, external string) string {
 // reports exactly the errors of a table that parsed the edited file whole, and whether the
 // edit was parsed on its own or the file whole.
 func TestIncrementalLoadMatchesFullLoad(t *testing.T) {
-	const n = 3000 // 150 KB: about 40 index blocks
+	const n = 3000    // 150 KB: about 40 index blocks
 	const mid = n / 2 // a line index; in the CSV file it holds user mid-2
 	tests := []struct {
 		name   string
