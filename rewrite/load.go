@@ -190,13 +190,15 @@ type parsedFile struct {
 	path  string
 	stat  fileStat
 	old   []*compiled // the rules of the file's last successful load
-	prev  *lineIndex  // the lines of that load (incremental.go)
-	lines *lineIndex  // the lines read now
-	// changed is set when only the changed lines were parsed: rules are then theirs alone.
-	changed *changedRegion
-	rules   []*compiled
-	errs    []error // problems of single rules
-	err     error   // the file could not be read
+	rules []*compiled
+	errs  []error // problems of single rules
+	err   error   // the file could not be read
+
+	// Parsing only the changed lines (incremental.go): the line index of the last load and
+	// of the bytes read now, and, when only the changed lines were parsed, which old rules
+	// they replace (rules are then theirs alone).
+	prev, lines *lineIndex
+	changed     *changedRegion
 }
 
 // parseFiles reads and parses files, as many at a time as there are CPUs.
