@@ -1,9 +1,12 @@
 package rewrite
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"hash/maphash"
+	"io"
+	"os"
 	"slices"
 	"unicode/utf8"
 )
@@ -11,14 +14,17 @@ import (
 // An edit of a large rule file costs what the edit costs. Exchange exports arrive as one file
 // of up to a million lines; re-parsing all of it for a one-line change takes most of a second.
 // A load therefore keeps, per file, a line index of the bytes it parsed (lineIndex): their
-// size, their line count, and the hash and line count of each block of them. The next load of
-// the file hashes the new bytes block by block from the start, and from the end with the
-// blocks moved by the change in size, until a block differs. That bounds the changed bytes to
-// a block or two, which are widened to whole lines (the changed region); only those lines are
-// parsed, and the rules of the others are kept. The table's incremental update (batch) then
-// validates and applies just the rules that changed. The new index is the old one's blocks
-// before and after the change and the changed bytes hashed anew, so an edit hashes each byte
-// of the file once and counts only the changed lines.
+// size, their line count, and the hash and line count of each block of them. The next load
+// reads the file as a stream (scanChanges) and hashes it block by block: the old blocks at
+// their offsets until one differs, then the old blocks moved by the change in size; the last
+// that differs ends the changed bytes. Those, a block or two for a one-line edit, are widened
+// to whole lines (the changed region); only those lines are parsed, and the rules of the
+// others are kept. The table's incremental update (batch) then validates and applies just the
+// rules that changed. The new index is the old one's blocks before and after the change and
+// the changed bytes hashed anew. So an edit reads and hashes each byte of the file once, keeps
+// in memory only the bytes around the change (a 50 MB file read whole would be as much
+// garbage per edit), and counts only the changed lines. A second change more than keepTail
+// after the first makes the file parsed whole.
 //
 // Rules carry their line number, so the region is parsed on its own only when the lines after
 // it keep their numbers: the edit leaves the line count as it was, or no rule follows the
@@ -54,30 +60,34 @@ type indexEntry struct {
 // lines, and parsedFile.rules are their replacements.
 type changedRegion struct{ i, j int }
 
-// appendBlocks hashes and counts b[from:to] in blocks of at most indexBlock, each block
-// hashed and counted while it is in the cache.
-func appendBlocks(dst []indexEntry, seed maphash.Seed, b []byte, from, to int) []indexEntry {
-	for off := from; off < to; off += indexBlock {
-		blk := b[off:min(off+indexBlock, to)]
-		dst = append(dst, indexEntry{off: off, n: len(blk), hash: maphash.Bytes(seed, blk), nl: bytes.Count(blk, []byte{'\n'})})
+// appendBlocks hashes and counts b, the file's bytes from offset base on, in blocks of at
+// most indexBlock, each block hashed and counted while it is in the cache.
+func appendBlocks(dst []indexEntry, seed maphash.Seed, b []byte, base int) []indexEntry {
+	for off := 0; off < len(b); off += indexBlock {
+		blk := b[off:min(off+indexBlock, len(b))]
+		dst = append(dst, indexEntry{off: base + off, n: len(blk), hash: maphash.Bytes(seed, blk), nl: bytes.Count(blk, []byte{'\n'})})
 	}
 	return dst
 }
 
-// finish sets size and lines from the blocks of b.
-func (idx *lineIndex) finish(b []byte) {
-	idx.size, idx.lines = len(b), 0
+// finish sets size and lines from the blocks of a file of size bytes whose last byte is last.
+func (idx *lineIndex) finish(size int, last byte) {
+	idx.size, idx.lines = size, 0
 	for _, e := range idx.blocks {
 		idx.lines += e.nl
 	}
-	if len(b) > 0 && b[len(b)-1] != '\n' {
+	if size > 0 && last != '\n' {
 		idx.lines++
 	}
 }
 
 func newLineIndex(seed maphash.Seed, b []byte) *lineIndex {
-	idx := &lineIndex{seed: seed, blocks: appendBlocks(make([]indexEntry, 0, len(b)/indexBlock+1), seed, b, 0, len(b))}
-	idx.finish(b)
+	idx := &lineIndex{seed: seed, blocks: appendBlocks(make([]indexEntry, 0, len(b)/indexBlock+1), seed, b, 0)}
+	var last byte
+	if len(b) > 0 {
+		last = b[len(b)-1]
+	}
+	idx.finish(len(b), last)
 	return idx
 }
 
@@ -131,81 +141,84 @@ func csvHeaderLine(b []byte) int {
 	return 0
 }
 
-// parseChanged indexes b, the file's new bytes, into f.lines and, when the file was loaded
-// before and the change allows it, parses only the changed lines: it sets f.changed, f.rules
-// to the rules of the changed lines and f.errs to their problems, and returns true. It
-// returns false when the file must be parsed whole.
-func (f *parsedFile) parseChanged(b []byte) bool {
+// index indexes b, the whole of the file read by a full parse, into f.lines.
+func (f *parsedFile) index(b []byte) {
+	seed := maphash.MakeSeed()
+	if f.prev != nil {
+		seed = f.prev.seed
+	}
+	f.lines = newLineIndex(seed, b)
+	if isCSV(f.path) {
+		f.lines.header, f.lines.whole = csvHeaderLine(b), csvLinesWhole(b)
+	}
+}
+
+// parseChanged parses only the changed lines of a file loaded before, when the change allows
+// it: it reads the file as it streams past, keeping only the bytes around the change, sets
+// f.lines to the new bytes' index, f.changed, f.rules to the rules of the changed lines and
+// f.errs to their problems, and returns true. It returns false when the file must be read and
+// parsed whole (parse and index).
+func (f *parsedFile) parseChanged() bool {
 	prev := f.prev
-	csv := isCSV(f.path)
-	full := func(idx *lineIndex) bool {
-		f.lines = idx
-		if csv {
-			idx.header, idx.whole = csvHeaderLine(b), csvLinesWhole(b)
-		}
+	if prev == nil {
 		return false
 	}
-	if prev == nil {
-		return full(newLineIndex(maphash.MakeSeed(), b))
+	sc, ok := scanChanges(f.path, f.stat.size, prev)
+	if !ok {
+		return false
 	}
-	// Equal bytes: the blocks from the start that hash the same, and the blocks from the end
-	// that hash the same where the change in size moved them, short of overlapping.
 	seed, old := prev.seed, prev.blocks
-	k := 0
-	for k < len(old) && old[k].off+old[k].n <= len(b) && maphash.Bytes(seed, b[old[k].off:old[k].off+old[k].n]) == old[k].hash {
-		k++
-	}
-	pre := prev.size
-	if k < len(old) {
-		pre = old[k].off
-	}
-	d := len(b) - prev.size
-	m := len(old)
-	for m > k && old[m-1].off+d >= pre && maphash.Bytes(seed, b[old[m-1].off+d:old[m-1].off+d+old[m-1].n]) == old[m-1].hash {
-		m--
-	}
-	sufStart := len(b) // where the equal trailing bytes start in b
-	if m < len(old) {
-		sufStart = old[m].off + d
+	win, base := sc.win, sc.winBase // the new bytes [base, base+len(win))
+	pre, sufStart := sc.pre, sc.suf
+	if sufStart < pre || sufStart-base > len(win) {
+		return false // not expected: the changed bytes are always kept
 	}
 	idx := &lineIndex{seed: seed, blocks: make([]indexEntry, 0, len(old)+(sufStart-pre)/indexBlock+2)}
-	idx.blocks = append(idx.blocks, old[:k]...)
-	idx.blocks = appendBlocks(idx.blocks, seed, b, pre, sufStart)
-	for _, e := range old[m:] {
+	idx.blocks = append(idx.blocks, old[:sc.k]...)
+	idx.blocks = appendBlocks(idx.blocks, seed, win[pre-base:sufStart-base], pre)
+	d := sc.size - prev.size
+	for _, e := range old[sc.m:] {
 		e.off += d
 		idx.blocks = append(idx.blocks, e)
 	}
-	idx.finish(b)
-	if len(idx.blocks) > 2*(len(b)/indexBlock+1) {
-		// Many edits left many small blocks: index afresh.
-		idx = newLineIndex(seed, b)
+	idx.finish(sc.size, sc.last)
+	if len(idx.blocks) > 2*(sc.size/indexBlock+1) {
+		return false // many edits left many small blocks: index afresh
 	}
-	f.lines = idx
 
-	// The changed region, in whole lines: start is a line start in both versions, and
-	// b[end:], a suffix of both, starts a line.
+	// The changed region, in whole lines: start is a line start in both versions, and the
+	// bytes from end on, a suffix of both, start a line.
 	lo := 1
-	for _, e := range old[:k] {
+	for _, e := range old[:sc.k] {
 		lo += e.nl
 	}
-	start := bytes.LastIndexByte(b[:pre], '\n') + 1 // b[start:pre] holds no '\n'
+	nl := bytes.LastIndexByte(win[:pre-base], '\n')
+	if nl < 0 && base > 0 {
+		return false // a line longer than a block: its start was not kept
+	}
+	start := base + nl + 1 // no '\n' from start to pre
 	end := sufStart
-	if end > start && b[end-1] != '\n' {
-		if i := bytes.IndexByte(b[end:], '\n'); i >= 0 {
+	if end > start && win[end-1-base] != '\n' {
+		i := bytes.IndexByte(win[end-base:], '\n')
+		switch {
+		case i >= 0:
 			end += i + 1
-		} else {
-			end = len(b)
+		case base+len(win) == sc.size:
+			end = sc.size
+		default:
+			return false // the line's end was not kept
 		}
 	}
-	region := b[start:end]
+	region := win[start-base : end-base]
 	hiNew := lo - 1 + countLines(region)
 	hiOld := prev.lines - (idx.lines - hiNew) // the lines after the region are the same
 	if hiOld < lo-1 || prev.lines != idx.lines && len(f.old) > 0 && f.old[len(f.old)-1].Pos.Line > hiOld {
-		return full(idx) // rules after the region would move to other lines
+		return false // rules after the region would move to other lines
 	}
 	if lo > 1 && bytes.HasPrefix(region, []byte("\uFEFF")) {
-		return full(idx) // a byte order mark is ignored only at the start of the file
+		return false // a byte order mark is ignored only at the start of the file
 	}
+	f.lines = idx
 	var (
 		rules []*compiled
 		errs  []error
@@ -213,13 +226,14 @@ func (f *parsedFile) parseChanged(b []byte) bool {
 	)
 	switch {
 	case len(region) == 0:
-	case csv:
-		if !prev.whole || prev.header == 0 || lo <= prev.header || !csvLinesWhole(region) {
-			return full(idx)
+	case isCSV(f.path):
+		headEnd := lineEnd(sc.head, prev.header)
+		if !prev.whole || prev.header == 0 || lo <= prev.header || headEnd < 0 || !csvLinesWhole(region) {
+			return false
 		}
 		// The header row and what precedes it, then the changed records: parsed as parseCSV
 		// parses the whole file, the records' lines then moved to where they are.
-		rules, errs = parseCSV(f.path, slices.Concat(b[:lineEnd(b, prev.header)], region))
+		rules, errs = parseCSV(f.path, slices.Concat(sc.head[:headEnd], region))
 		shift = prev.header
 	default:
 		rules, errs = parseNative(f.path, string(region), nil)
@@ -247,13 +261,13 @@ func (f *parsedFile) parseChanged(b []byte) bool {
 	return true
 }
 
-// lineEnd returns the offset just past line n (1-based) of b.
+// lineEnd returns the offset just past line n (1-based) of b, -1 when b ends before.
 func lineEnd(b []byte, n int) int {
 	off := 0
 	for ; n > 0; n-- {
 		i := bytes.IndexByte(b[off:], '\n')
 		if i < 0 {
-			return len(b)
+			return -1
 		}
 		off += i + 1
 	}
@@ -269,4 +283,136 @@ func (f *parsedFile) diff() (kept, removed, added []*compiled) {
 	}
 	k, removed, added := diffRules(f.old[r.i:r.j], f.rules)
 	return slices.Concat(f.old[:r.i], k, f.old[r.j:]), removed, added
+}
+
+// keepTail is how many bytes after the last changed block a scan keeps: the end of the changed
+// line, and later changes close by. A change further on makes the file parsed whole.
+const keepTail = 1 << 20
+
+// scan is what scanChanges found: the new file is the old one's blocks old[:k] at the same
+// offsets, changed bytes from pre to suf, and the old blocks old[m:] moved by the change in size.
+type scan struct {
+	k, m, pre, suf int
+	win            []byte // the new bytes from winBase on that were kept: pre-block..suf and more
+	winBase        int
+	head           []byte // the first bytes of the file (a CSV file's header)
+	size           int
+	last           byte // the last byte of the file
+}
+
+// scanChanges reads the file at path, expected to be size bytes, and compares it block by
+// block with prev, keeping only the bytes around the change. It returns false when the file
+// cannot be read this way (it changed size meanwhile, a read failed, changes lie far apart):
+// the caller then reads and parses it whole.
+func scanChanges(path string, size int64, prev *lineIndex) (scan, bool) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return scan{}, false
+	}
+	defer fh.Close()
+	r := bufio.NewReaderSize(fh, 64<<10)
+	sc := scan{size: int(size)}
+	old, seed := prev.blocks, prev.seed
+	d := sc.size - prev.size
+	pos := 0 // bytes read
+	read := func(dst []byte) bool {
+		if _, err := io.ReadFull(r, dst); err != nil {
+			return false
+		}
+		if pos < 2*indexBlock {
+			sc.head = append(sc.head, dst[:min(len(dst), 2*indexBlock-pos)]...)
+		}
+		if len(dst) > 0 {
+			sc.last = dst[len(dst)-1]
+		}
+		pos += len(dst)
+		return true
+	}
+	// The equal leading blocks; the last one stays in buf (its line may go on).
+	var buf, last [indexBlock]byte
+	var lastN int
+	for sc.k < len(old) && old[sc.k].off+old[sc.k].n <= sc.size {
+		e := old[sc.k]
+		if !read(buf[:e.n]) {
+			return scan{}, false
+		}
+		if maphash.Bytes(seed, buf[:e.n]) != e.hash {
+			break
+		}
+		buf, last, lastN = last, buf, e.n
+		sc.k++
+	}
+	sc.pre = pos
+	if sc.k < len(old) {
+		sc.pre = old[sc.k].off
+	}
+	sc.winBase = sc.pre - lastN
+	sc.win = append(append(make([]byte, 0, lastN+(pos-sc.pre)+indexBlock), last[:lastN]...), buf[:pos-sc.pre]...)
+	// The blocks after, where the change in size moved them: the last that differs ends the
+	// changed bytes. Bytes more than keepTail after it are read but not kept.
+	sc.m = sc.k
+	dropped := false
+	keep := func(n int) bool { // read n more bytes, into win while they may be needed
+		if !dropped && pos+n-(sc.suf) <= keepTail {
+			sc.win = append(sc.win, make([]byte, n)...)
+			return read(sc.win[len(sc.win)-n:])
+		}
+		dropped = true
+		for n > 0 {
+			c := min(n, len(buf))
+			if !read(buf[:c]) {
+				return false
+			}
+			n -= c
+		}
+		return true
+	}
+	sc.suf = max(pos, sc.pre)
+	for m := sc.k; m < len(old); m++ {
+		e := old[m]
+		o := e.off + d
+		if o < sc.pre {
+			sc.m, sc.suf = m+1, max(sc.suf, o+e.n) // over the equal prefix: not equal moved
+			continue
+		}
+		if o+e.n > pos && !keep(o+e.n-pos) {
+			return scan{}, false
+		}
+		var h uint64
+		switch {
+		case o >= sc.winBase && o+e.n <= sc.winBase+len(sc.win):
+			h = maphash.Bytes(seed, sc.win[o-sc.winBase:o+e.n-sc.winBase])
+		case o+e.n == pos && e.n <= len(buf) && dropped:
+			h = maphash.Bytes(seed, buf[:e.n]) // a dropped block was read whole into buf
+		default:
+			return scan{}, false
+		}
+		if h != e.hash {
+			if dropped {
+				return scan{}, false // a change far from the first
+			}
+			sc.m, sc.suf = m+1, o+e.n
+		}
+	}
+	if pos < sc.size {
+		// New bytes after every old block: changed, so kept, unless a change before them
+		// was already let go.
+		if dropped {
+			return scan{}, false
+		}
+		n := sc.size - pos
+		sc.win = append(sc.win, make([]byte, n)...)
+		if !read(sc.win[len(sc.win)-n:]) {
+			return scan{}, false
+		}
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		return scan{}, false // the file is longer than it was a moment ago
+	}
+	if sc.m < len(old) {
+		sc.suf = old[sc.m].off + d
+	} else {
+		sc.suf = sc.size
+	}
+	return sc, true
 }

@@ -75,6 +75,13 @@ func TestIncrementalLoadMatchesFullLoad(t *testing.T) {
 		{"appended lines", func(f string, l []string) []string {
 			return append(l, editLine(f, n, "new1"), editLine(f, n+1, "new2"))
 		}, true, ""},
+		{"appended more lines than keepTail holds", func(f string, l []string) []string {
+			for u := n; u < n+25_000; u++ {
+				l = append(l, editLine(f, u, fmt.Sprintf("appended%05d", u)))
+			}
+			return l
+		}, true, ""},
+		{"all rules removed but the first hundred", func(_ string, l []string) []string { return l[:len(l)-n+100] }, true, ""},
 		{"removed last lines", func(_ string, l []string) []string { return l[:len(l)-3] }, true, ""},
 		{"a line turned into a comment or blank", func(f string, l []string) []string {
 			if f == "csv" {
@@ -124,6 +131,34 @@ func TestIncrementalLoadMatchesFullLoad(t *testing.T) {
 			return l
 		}, false, "")
 	})
+	// Past keepTail after a change, the bytes read are hashed but not kept: a single change
+	// early in a large file is parsed on its own, a second one far after it makes the file
+	// parsed whole. Where the first change moves the bytes after it and the second moves them
+	// back, every block between differs, and the lines between are parsed as one region.
+	const big = 40_000 // 2 MB
+	for _, format := range []string{"native", "csv"} {
+		t.Run(format+"/large file, one early change", func(t *testing.T) {
+			checkIncremental(t, format, editLines(format, big), func(f string, l []string) []string {
+				l[50] = editLine(f, userAt(f, 50), "early")
+				return l
+			}, true, "")
+		})
+		t.Run(format+"/large file, changes far apart", func(t *testing.T) {
+			checkIncremental(t, format, editLines(format, big), func(f string, l []string) []string {
+				// The same length as first.lastNNNNN: the bytes between stay where they were.
+				l[50] = editLine(f, userAt(f, 50), fmt.Sprintf("first.edit%05d", userAt(f, 50)))
+				l[big-50] = editLine(f, userAt(f, big-50), fmt.Sprintf("first.edit%05d", userAt(f, big-50)))
+				return l
+			}, false, "")
+		})
+		t.Run(format+"/large file, changes far apart, the first moves the lines after it", func(t *testing.T) {
+			checkIncremental(t, format, editLines(format, big), func(f string, l []string) []string {
+				l[50] = editLine(f, userAt(f, 50), "early")
+				l[big-50] = editLine(f, userAt(f, big-50), "late.and.longer.than.before")
+				return l
+			}, true, "")
+		})
+	}
 	t.Run("native/first line with a byte order mark", func(t *testing.T) {
 		checkIncremental(t, "native", editLines("native", n), func(f string, l []string) []string {
 			l[0] = "\uFEFF" + editLine(f, 0, "bom")
@@ -164,12 +199,12 @@ func checkIncremental(t *testing.T, format string, lines []string, edit func(str
 		t.Fatal(err)
 	}
 
-	b, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pf := &parsedFile{path: path, old: before.rules, prev: before.lines}
-	if got := pf.parseChanged(b); got != region {
+	pf := &parsedFile{path: path, stat: statOf(fi), old: before.rules, prev: before.lines}
+	if got := pf.parseChanged(); got != region {
 		t.Errorf("parsed the changed lines on their own: %v, want %v", got, region)
 	}
 

@@ -220,14 +220,15 @@ func parseFiles(files []*parsedFile) {
 }
 
 func (f *parsedFile) parse() {
+	if f.parseChanged() {
+		return
+	}
 	b, err := os.ReadFile(f.path)
 	if err != nil {
 		f.err = fileError(f.path, "reading the rule file", err)
 		return
 	}
-	if f.parseChanged(b) {
-		return
-	}
+	f.index(b)
 	if isCSV(f.path) {
 		f.rules, f.errs = parseCSV(f.path, b)
 	} else {
