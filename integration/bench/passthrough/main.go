@@ -119,12 +119,7 @@ func run(args []string) error {
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
-	srv := &gomilter.Server{
-		NewMilter: func() gomilter.Milter { return floor{} },
-		Actions:   optActions,
-		Protocol:  optProtocol,
-		SymList:   symList,
-	}
+	srv := newServer()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(listener{l}) }()
 	select {
@@ -134,6 +129,16 @@ func run(args []string) error {
 		return nil
 	case err := <-done:
 		return err
+	}
+}
+
+// newServer is the pass-through milter; serve it on a listener{}.
+func newServer() *gomilter.Server {
+	return &gomilter.Server{
+		NewMilter: func() gomilter.Milter { return floor{} },
+		Actions:   optActions,
+		Protocol:  optProtocol,
+		SymList:   symList,
 	}
 }
 
