@@ -20,6 +20,7 @@ import (
 type fileState struct {
 	stat  fileStat
 	rules []*compiled
+	lines *lineIndex // the parsed bytes' lines, to re-parse only what an edit changes
 }
 
 // fileStat identifies one version of a file: an edit changes size, mtime or ctime; an atomic
@@ -120,6 +121,7 @@ func (t *Table) Prepare(dir string) (*Prepared, error) {
 		pf := &parsedFile{path: p, stat: st}
 		if old := t.files[p]; old != nil {
 			pf.old = old.rules
+			pf.prev = old.lines
 		}
 		todo = append(todo, pf)
 	}
@@ -130,9 +132,9 @@ func (t *Table) Prepare(dir string) (*Prepared, error) {
 			continue
 		}
 		errs = append(errs, f.errs...)
-		kept, rem, add := diffRules(f.old, f.rules)
+		kept, rem, add := f.diff()
 		removed, added = append(removed, rem...), append(added, add...)
-		next[f.path] = &fileState{stat: f.stat, rules: kept}
+		next[f.path] = &fileState{stat: f.stat, rules: kept, lines: f.lines}
 	}
 	for p, f := range t.files {
 		if _, ok := next[p]; !ok {
@@ -216,6 +218,12 @@ type parsedFile struct {
 	err   error   // the file could not be read
 
 	notices []Notice // what the file's parser accepted but an admin should know
+
+	// Parsing only the changed lines (incremental.go): the line index of the last load and
+	// of the bytes read now, and, when only the changed lines were parsed, which old rules
+	// they replace (rules are then theirs alone).
+	prev, lines *lineIndex
+	changed     *changedRegion
 }
 
 // parseFiles reads and parses files, each up to limit bytes, as many at a time as there are
@@ -238,11 +246,15 @@ func parseFiles(files []*parsedFile, limit int64) {
 }
 
 func (f *parsedFile) parse(limit int64) {
+	if f.parseChanged(limit) {
+		return
+	}
 	b, err := ReadFile(f.path, limit)
 	if err != nil {
 		f.err = fileError(f.path, "reading the rule file", err)
 		return
 	}
+	f.index(b)
 	if isCSV(f.path) {
 		f.rules, f.notices, f.errs = parseCSV(f.path, b)
 	} else {

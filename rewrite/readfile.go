@@ -37,18 +37,11 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxFileSize
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, fi, err := openRegular(path, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkRegular(fi, limit); err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
-	}
 	var buf bytes.Buffer
 	buf.Grow(int(min(fi.Size(), limit)) + 1)
 	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
@@ -61,6 +54,25 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 }
 
 // checkRegular returns an ErrNotRegular or ErrTooLarge error for a file that ReadFile refuses.
+// openRegular opens the regular file at path for reading, as ReadFile does: non-blocking, and
+// checked with fstat on the opened descriptor, so nothing but a regular file of at most limit
+// bytes is ever read from. The caller closes the file.
+func openRegular(path string, limit int64) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkRegular(fi, limit)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	return f, fi, nil
+}
+
 func checkRegular(fi fs.FileInfo, limit int64) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%w but %s; only regular files (or symlinks to them) are read", ErrNotRegular, fileKind(fi.Mode()))

@@ -141,11 +141,19 @@ func runEndToEnd(ctx context.Context, o options, log *slog.Logger, rep *report) 
 	return ctx.Err()
 }
 
-// prepare writes the rule set, the empty rules directory and the canonical map lines.
+// prepare writes the rule set, the empty rules directory and the canonical map lines, and
+// builds the pass-through milter.
 func prepare(work string, o options) (shared, error) {
 	sh := shared{work: work, milterLogLevel: o.MilterLogLevel}
 	for _, c := range o.Configs {
 		switch {
+		case c.Floor:
+			bin, err := buildFloor(work)
+			if err != nil {
+				return sh, err
+			}
+			sh.floorBin = bin
+			continue // it reads only the listen address of its config file
 		case c.Milter && c.Rules:
 			sh.rulesDir = filepath.Join(work, "rules")
 			if err := writeNativeRules(sh.rulesDir, o.Rules); err != nil {

@@ -5,14 +5,17 @@ import (
 	"strings"
 )
 
-// configuration is one of the four set-ups compared.
+// configuration is one of the five set-ups compared.
 type configuration struct {
-	Key  string // "a", "b", "c", "d"
+	Key  string // "a" to "e"
 	Name string
 	// Canonical: sender_canonical_maps + recipient_canonical_maps (lmdb) with the rule set.
 	Canonical bool
-	// Milter: edgerewrite in smtpd_milters; Rules: with the rule set (else with none).
+	// Milter: a milter in smtpd_milters, edgerewrite unless Floor; Rules: with the rule set
+	// (else with none).
 	Milter, Rules bool
+	// Floor: the milter is the pass-through milter (./passthrough), not edgerewrite.
+	Floor bool
 }
 
 var allConfigurations = []configuration{
@@ -20,6 +23,7 @@ var allConfigurations = []configuration{
 	{Key: "b", Name: "canonical maps (lmdb)", Canonical: true},
 	{Key: "c", Name: "edgerewrite, rules", Milter: true, Rules: true},
 	{Key: "d", Name: "edgerewrite, no rules", Milter: true},
+	{Key: "e", Name: "pass-through milter (floor)", Milter: true, Floor: true},
 }
 
 // variant is the message this configuration is sent (see messageVariant).
@@ -30,7 +34,7 @@ func (c configuration) variant() messageVariant {
 	return toCcInternal
 }
 
-// parseConfigurations parses the -configs flag: keys separated by commas ("a,b,c,d").
+// parseConfigurations parses the -configs flag: keys separated by commas ("a,b,c,d,e").
 func parseConfigurations(s string) ([]configuration, error) {
 	var out []configuration
 	seen := map[string]bool{}
@@ -47,7 +51,7 @@ func parseConfigurations(s string) ([]configuration, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("-configs %q: unknown configuration %q (want a comma-separated subset of a,b,c,d)", s, k)
+			return nil, fmt.Errorf("-configs %q: unknown configuration %q (want a comma-separated subset of a,b,c,d,e)", s, k)
 		}
 	}
 	return out, nil

@@ -30,6 +30,7 @@ type instance struct {
 type shared struct {
 	work           string // the benchmark's work directory
 	bin            string // edgerewrite binary
+	floorBin       string // the pass-through milter of configuration (e)
 	rulesDir       string // the rule set (native)
 	emptyRulesDir  string // a rules directory without rules
 	senderMap      []string
@@ -83,11 +84,16 @@ func startInstance(cfg configuration, sh shared) (_ *instance, err error) {
 
 	opts := harness.PostfixOptions{Name: "bench-" + cfg.Key, RelayTo: in.sinkAddr}
 	if cfg.Milter {
-		rules := sh.emptyRulesDir
-		if cfg.Rules {
+		bin, rules := sh.bin, sh.emptyRulesDir
+		switch {
+		case cfg.Floor:
+			// The floor takes edgerewrite's command line and config file; it reads only the
+			// listen address, so the rules directory is never looked at.
+			bin, rules = sh.floorBin, filepath.Join(sh.work, "floor-no-rules")
+		case cfg.Rules:
 			rules = sh.rulesDir
 		}
-		if in.daemon, err = startDaemon(sh.bin, in.dir, rules, sh.milterLogLevel); err != nil {
+		if in.daemon, err = startDaemon(bin, in.dir, rules, sh.milterLogLevel); err != nil {
 			return nil, err
 		}
 		opts.Milters = []string{in.daemon.Listen}

@@ -1,5 +1,5 @@
 // Command bench is `make bench`: the end-to-end load benchmark of edgerewrite against bare
-// Postfix and Postfix's own canonical maps, driven by Postfix's smtp-source and smtp-sink, plus
+// Postfix, Postfix's own canonical maps and a pass-through milter (the floor), driven by Postfix's smtp-source and smtp-sink, plus
 // the Go benchmarks of the rule engine and the milter; it writes BENCHMARKS.md.
 //
 //	go run ./integration/bench -bin bin/edgerewrite -out BENCHMARKS.md
@@ -57,7 +57,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.Sessions, "sessions", o.Sessions, "parallel smtp-source sessions")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds; each runs every configuration in every mode")
 	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "messages per configuration before the first round, not measured")
-	configs := fs.String("configs", "a,b,c,d", "configurations: a bare, b canonical maps, c edgerewrite with rules, d edgerewrite without rules")
+	configs := fs.String("configs", "a,b,c,d,e", "configurations: a bare, b canonical maps, c edgerewrite with rules, d edgerewrite without rules, e pass-through milter (the floor)")
 	modes := fs.String("modes", "conn,reuse", "connection modes: conn (one per message), reuse (smtp-source -d)")
 	fs.BoolVar(&o.GoBench, "gobench", o.GoBench, "also run the Go benchmarks of ./rewrite/ and ./milter/")
 	fs.StringVar(&o.BenchTime, "benchtime", o.BenchTime, "go test -benchtime for the Go benchmarks")

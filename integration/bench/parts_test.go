@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -182,14 +183,14 @@ func TestSummarize(t *testing.T) {
 		cfg[c.Key] = c
 	}
 	conn := allModes[0]
-	rates := [][4]float64{ // per round: a, b, c, d
-		{200, 180, 171, 180},
-		{100, 90, 81, 90}, // a slow round: ratios stay
-		{210, 190, 190, 190},
+	rates := [][5]float64{ // per round: a, b, c, d, e
+		{200, 180, 171, 180, 190},
+		{100, 90, 81, 90, 100}, // a slow round: ratios stay
+		{210, 190, 190, 190, 200},
 	}
 	var rs []runResult
 	for round, r := range rates {
-		for i, k := range []string{"a", "b", "c", "d"} {
+		for i, k := range []string{"a", "b", "c", "d", "e"} {
 			rs = append(rs, runResult{Round: round, Config: cfg[k], Mode: conn, Messages: 100, Rate: r[i], MilterCPU: 50 * time.Millisecond})
 		}
 	}
@@ -200,6 +201,12 @@ func TestSummarize(t *testing.T) {
 	}
 	if v, _ := s.ratio(conn, "b"); math.Abs(v-0.95) > 1e-9 {
 		t.Errorf("(c)/(b) = %v, want 0.95 (median of per-round ratios)", v)
+	}
+	if v, _ := s.ratioOf(conn, "c", "e"); math.Abs(v-0.9) > 1e-9 {
+		t.Errorf("(c)/(e) = %v, want 0.9", v)
+	}
+	if v, _ := s.ratioOf(conn, "d", "e"); math.Abs(v-180.0/190) > 1e-9 {
+		t.Errorf("(d)/(e) = %v, want 180/190 (round 1)", v)
 	}
 	if _, ok := s.ratio(allModes[1], "b"); ok {
 		t.Error("a ratio for a mode that did not run")
@@ -212,10 +219,11 @@ func TestParseConfigurations(t *testing.T) {
 		keys string
 		err  bool
 	}{
-		{"a,b,c,d", "abcd", false},
+		{"a,b,c,d,e", "abcde", false},
 		{"c, a", "ca", false},
 		{"a,a", "a", false},
-		{"e", "", true},
+		{"e,c", "ec", false},
+		{"f", "", true},
 		{"", "", true},
 	}
 	for _, tt := range tests {
@@ -276,6 +284,42 @@ func TestStaleWorkDirs(t *testing.T) {
 			t.Errorf("%s: %v", d, err)
 		} else if d == dir && fi.Mode().Perm() != 0o755 {
 			t.Errorf("work directory mode %v, want 0755", fi.Mode().Perm())
+		}
+	}
+}
+
+// TestRenderSummary checks that every row of the results table has the header's columns and
+// that the floor's figures are in it.
+func TestRenderSummary(t *testing.T) {
+	var rs []runResult
+	for _, m := range allModes {
+		for i, c := range allConfigurations {
+			rs = append(rs, runResult{Config: c, Mode: m, Messages: 100, Rate: float64(100 + i), MilterCPU: time.Duration(i+1) * 10 * time.Millisecond})
+		}
+	}
+	o := defaultOptions()
+	o.Rounds = 1
+	var b strings.Builder
+	renderSummary(func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }, &report{Opts: o, Summary: summarize(rs)})
+	out := b.String()
+	if strings.Contains(out, "%!") {
+		t.Fatalf("bad format in:\n%s", out)
+	}
+	var cols int
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "|") {
+			continue
+		}
+		if n := strings.Count(l, "|"); cols == 0 {
+			cols = n
+		} else if n != cols {
+			t.Errorf("%d columns, header has %d: %s", n, cols, l)
+		}
+	}
+	// (c) 102 msgs/s, (e) 104: (c)/(e) 0.981; CPU (c) 0.3 ms, (e) 0.5 ms per message.
+	for _, want := range []string{"| 104.0 |", "| 0.981 |", "| 0.300 | 0.400 | 0.500 |", "(c)/(e) 0.981 (met)", "-0.200 ms against (e) (met)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -22,7 +22,7 @@ type runResult struct {
 	Log      logCounts // Postfix's mail log during the run
 	// DaemonLog is edgerewrite's log during the run (ERROR lines are problems).
 	DaemonLog logCounts
-	// MilterCPU is the edgerewrite process's CPU time (user + system) over the run.
+	// MilterCPU is the milter process's CPU time (user + system) over the run.
 	MilterCPU time.Duration
 	// MachineBusy is the share of the machine's CPU time that was busy during the run.
 	MachineBusy float64

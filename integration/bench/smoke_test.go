@@ -12,7 +12,7 @@ import (
 	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
 
-// TestSmoke runs the driver small: all four configurations, both modes, one round of 50
+// TestSmoke runs the driver small: all five configurations, both modes, one round of 50
 // messages, 1000 rules, no Go benchmarks. Every message must be counted at the sink, every
 // configuration must rewrite what it claims (the driver's own check), and the report must
 // render. It skips without Postfix unless EDGEREWRITE_REQUIRE_POSTFIX=1.
@@ -61,6 +61,7 @@ func TestSmoke(t *testing.T) {
 		"| CPUs (nproc) | ", "| Postfix | 3.", "### Results (medians of 1 round)",
 		"| one connection per message | ", "| connection reuse (smtp-source -d) | ",
 		"smtp-source -s 20 -m 50 -r 3 -N", "### Every run", "### Configuration as run", "smtpd_milters = unix:WORKDIR/c/edgerewrite.sock", "| 1 | reuse | (c) edgerewrite, rules | 50 |",
+		"| 1 | conn | (e) pass-through milter (floor) | 50 |", "smtpd_milters = unix:WORKDIR/e/edgerewrite.sock",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
