@@ -137,6 +137,9 @@ func optneg(t *testing.T, sock string) byte {
 func TestRunServesReloadsAndStops(t *testing.T) {
 	d := startDaemon(t, "", map[string]string{"a.rules": ruleJohn})
 
+	if _, err := os.Lstat(d.sock + ".new"); !os.IsNotExist(err) {
+		t.Errorf("the socket's temporary name is left: %v", err)
+	}
 	st, err := os.Stat(d.sock)
 	if err != nil || st.Mode().Type() != fs.ModeSocket || st.Mode().Perm() != 0o600 {
 		t.Fatalf("socket %s: %v %v, want a socket with mode 0600", d.sock, st.Mode(), err)

@@ -36,15 +36,51 @@ func listenMilter(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
 	if err := removeStaleSocket(addr); err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("unix", addr)
+	// The socket is made under a temporary name, given its mode and group, and only then
+	// renamed into place: Postfix (another user) never finds it with the mode or group it is
+	// created with, which would answer its connection "permission denied" and a message 451.
+	tmp := addr + ".new"
+	if err := removeStaleSocket(tmp); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("unix", tmp)
 	if err != nil {
 		return nil, fmt.Errorf("listening for Postfix on %q: %w", cfg.Listen, err)
 	}
-	if err := setSocketAttrs(addr, mode, cfg.SocketGroup, log); err != nil {
+	ul := l.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false) // the name it was made under is gone; Close removes addr
+	if err := setSocketAttrs(tmp, mode, cfg.SocketGroup, log); err != nil {
 		l.Close()
+		os.Remove(tmp)
 		return nil, err
 	}
-	return l, nil
+	if err := os.Rename(tmp, addr); err != nil {
+		l.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("socket %q: putting it in place: %w", addr, err)
+	}
+	return &socketListener{UnixListener: ul, path: addr}, nil
+}
+
+// socketListener removes its socket file when closed (the listener itself was made under
+// another name, see listenMilter), unless another daemon's socket has taken the name since.
+type socketListener struct {
+	*net.UnixListener
+	path string
+}
+
+// Close stops listening and removes the socket file.
+func (l *socketListener) Close() error {
+	fi, statErr := os.Lstat(l.path)
+	err := l.UnixListener.Close()
+	if statErr == nil && fi.Mode().Type() == fs.ModeSocket {
+		if c, derr := net.DialTimeout("unix", l.path, 100*time.Millisecond); derr == nil {
+			c.Close() // someone else answers there now: leave it
+			return err
+		}
+		os.Remove(l.path)
+	}
+	return err
 }
 
 // removeStaleSocket removes a socket file left by a daemon that did not exit cleanly. A socket
