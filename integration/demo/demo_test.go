@@ -29,7 +29,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := out.String()
-	for _, want := range []string{"6 sent, 4 delivered as expected, 2 refused as expected", "Torn down:"} {
+	for _, want := range []string{"7 sent, 5 delivered as expected, 2 refused as expected", "ATTENDEE;PARTSTAT=ACCEPTED;CN=John Smith:mailto:john@contoso.com", "Torn down:"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -17,6 +17,8 @@ type delivered struct {
 	// RcptAddrs are the bare recipient addresses.
 	RcptAddrs []string
 	Header    harness.Header
+	// Data is the message as received.
+	Data []byte
 	// ClientCN is the common name of the client certificate Postfix presented, verified with
 	// the demo CA ("" if none).
 	ClientCN string
@@ -30,7 +32,7 @@ func withParams(addr string, params []string) string {
 // fromHarness converts a message of a harness sink (the Internet's or a tenant's TLS one), keeping of the ESMTP parameters the DSN
 // ones (RFC 3461: RET, ENVID, NOTIFY, ORCPT); SIZE and BODY say nothing about rewriting.
 func fromHarness(sink string, m *harness.Message) *delivered {
-	d := &delivered{Sink: sink, From: m.From, Header: m.Header(), Mail: withParams(m.From, dsnParams(m.MailParams)), ClientCN: m.ClientCN}
+	d := &delivered{Sink: sink, From: m.From, Header: m.Header(), Data: m.Data, Mail: withParams(m.From, dsnParams(m.MailParams)), ClientCN: m.ClientCN}
 	for _, r := range m.Rcpts {
 		d.Rcpts = append(d.Rcpts, withParams(r.Addr, dsnParams(r.Params)))
 		d.RcptAddrs = append(d.RcptAddrs, r.Addr)

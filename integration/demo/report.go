@@ -105,7 +105,25 @@ func deliveredRows(s *sample, d *delivered) []row {
 		f, _ := d.Header.Field(name, 1)
 		rs = append(rs, row{name + ":", before, same(before, f.Text())})
 	}
+	for _, prop := range s.calendar {
+		before := calendarLine(s.env.Data, prop)
+		rs = append(rs, row{"calendar", before, same(before, calendarLine(d.Data, prop))})
+	}
 	return rs
+}
+
+// calendarLine is the first content line of property prop in a message's calendar data,
+// unfolded (RFC 5545 §3.1); the demo's calendar parts are 7bit, so no decoding is needed.
+func calendarLine(msg []byte, prop string) string {
+	text := strings.NewReplacer("\r\n ", "", "\r\n\t", "", "\n ", "", "\n\t", "").Replace(string(msg))
+	for _, l := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		name, _, _ := strings.Cut(l, ":")
+		name, _, _ = strings.Cut(name, ";")
+		if strings.EqualFold(name, prop) {
+			return l
+		}
+	}
+	return ""
 }
 
 // refusedRows are the lines of a refused sample: what went in.

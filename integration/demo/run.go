@@ -180,6 +180,11 @@ func (s *sample) check(d *delivered) string {
 			bad = append(bad, fmt.Sprintf("%s: %q, want %q", name, f.Text(), want))
 		}
 	}
+	for prop, want := range s.wantCal {
+		if got := calendarLine(d.Data, prop); got != want {
+			bad = append(bad, fmt.Sprintf("calendar %s: %q, want %q", prop, got, want))
+		}
+	}
 	if s.wantCN != "" && d.ClientCN != s.wantCN {
 		bad = append(bad, fmt.Sprintf("client certificate %q, want %q", d.ClientCN, s.wantCN))
 	}

@@ -29,8 +29,10 @@ type sample struct {
 	via          string
 	fromExchange bool
 	env          harness.Envelope
-	// show are the header fields printed before -> after.
-	show []string
+	// show are the header fields printed before -> after; calendar, the calendar properties
+	// (ORGANIZER, ATTENDEE) whose lines are printed before -> after.
+	show     []string
+	calendar []string
 	// before, when set, runs just before the sample is sent (the cutover window opens).
 	before *configStep
 
@@ -40,6 +42,7 @@ type sample struct {
 	wantFrom  string
 	wantRcpts []string // "<addr> PARAM=..." exactly as the next hop received them
 	wantHdr   map[string]string
+	wantCal   map[string]string // calendar property -> its delivered line (unfolded)
 	wantCN    string
 	// Refused: the reply the client must get (code and enhanced status, then the text when
 	// wantText is set).
@@ -142,6 +145,29 @@ func samples(root string) ([]*sample, error) {
 		wantRcpts: []string{"<john@tenanta.contoso.com> ORCPT=rfc822;john@contoso.com"},
 		// To stays john@contoso.com: a tenant's outbound message gets To/Cc rewritten outbound only.
 		wantHdr: map[string]string{"From": "Mary <mary@contoso.com>", "To": "John <john@contoso.com>"},
+	}, {
+		title: "Meeting response: John in tenant A accepts a partner's invitation", via: connectorA, fromExchange: true,
+		env: harness.Envelope{
+			From: "john@tenanta.contoso.com", Rcpts: harness.Rcpts("partner@fabrikam.example"),
+			Data: harness.BuildMessage([]string{`From: "John Smith" <john@tenanta.contoso.com>`,
+				"To: Partner <partner@fabrikam.example>", "Subject: Accepted: Quarterly review",
+				"Message-ID: <demo-cal@tenanta.contoso.com>", "Date: Mon, 23 Nov 2026 09:00:00 +0000",
+				"MIME-Version: 1.0", `Content-Type: multipart/alternative; boundary="b1"`},
+				"--b1\nContent-Type: text/plain; charset=utf-8\n\nAccepted.\n"+
+					"--b1\nContent-Type: text/calendar; charset=utf-8; method=REPLY\n\n"+
+					"BEGIN:VCALENDAR\nMETHOD:REPLY\nBEGIN:VEVENT\n"+
+					"ORGANIZER;CN=Partner:mailto:partner@fabrikam.example\n"+
+					"ATTENDEE;PARTSTAT=ACCEPTED;CN=John Smith:mailto:john@tenanta.contoso.com\n"+
+					"UID:040000008200E00074C5B7101A82E008\nEND:VEVENT\nEND:VCALENDAR\n--b1--\n"),
+		},
+		show:     []string{"From"},
+		calendar: []string{"ORGANIZER", "ATTENDEE"},
+		wantAt:   "the Internet", wantFrom: "john@contoso.com",
+		wantRcpts: []string{"<partner@fabrikam.example> ORCPT=rfc822;partner@fabrikam.example"},
+		wantHdr:   map[string]string{"From": `"John Smith" <john@contoso.com>`},
+		// The partner's calendar matches the reply to the invitation it sent to john@contoso.com.
+		wantCal: map[string]string{"ATTENDEE": "ATTENDEE;PARTSTAT=ACCEPTED;CN=John Smith:mailto:john@contoso.com",
+			"ORGANIZER": "ORGANIZER;CN=Partner:mailto:partner@fabrikam.example"},
 	}, {
 		title: "Spoofing: tenant B's sender on tenant A's connector", via: connectorA, fromExchange: true,
 		env: harness.Envelope{
