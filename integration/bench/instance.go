@@ -93,7 +93,7 @@ func startInstance(cfg configuration, sh shared) (_ *instance, err error) {
 		case cfg.Rules:
 			rules = sh.rulesDir
 		}
-		if in.daemon, err = startDaemon(bin, in.dir, rules, sh.milterLogLevel); err != nil {
+		if in.daemon, err = startDaemon(bin, in.dir, rules, sh.milterLogLevel, cfg.CalendarOff); err != nil {
 			return nil, err
 		}
 		opts.Milters = []string{in.daemon.Listen}

@@ -57,7 +57,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.Sessions, "sessions", o.Sessions, "parallel smtp-source sessions")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds; each runs every configuration in every mode")
 	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "messages per configuration before the first round, not measured")
-	configs := fs.String("configs", "a,b,c,d,e", "configurations: a bare, b canonical maps, c edgerewrite with rules, d edgerewrite without rules, e pass-through milter (the floor)")
+	configs := fs.String("configs", "a,b,c,d,e,f,g", "configurations: a bare, b canonical maps, c edgerewrite with rules, d edgerewrite without rules, e pass-through milter (the floor), f as c with a meeting invitation, g as c with calendar rewriting off (f and g: one connection per message only)")
 	modes := fs.String("modes", "conn,reuse", "connection modes: conn (one per message), reuse (smtp-source -d)")
 	fs.BoolVar(&o.GoBench, "gobench", o.GoBench, "also run the Go benchmarks of ./rewrite/ and ./milter/")
 	fs.StringVar(&o.BenchTime, "benchtime", o.BenchTime, "go test -benchtime for the Go benchmarks")
