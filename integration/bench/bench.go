@@ -148,6 +148,9 @@ func runEndToEnd(ctx context.Context, o options, log *slog.Logger, rep *report) 
 // builds the pass-through milter.
 func prepare(work string, o options) (shared, error) {
 	sh := shared{work: work, milterLogLevel: o.MilterLogLevel}
+	if o.MilterGOMAXPROCS > 0 {
+		sh.milterEnv = []string{fmt.Sprintf("GOMAXPROCS=%d", o.MilterGOMAXPROCS)}
+	}
 	for _, c := range o.Configs {
 		switch {
 		case c.Floor:

@@ -28,8 +28,8 @@ sender_domains = ["tenanta.contoso.com"]
 
 // startDaemon writes dir/edgerewrite.toml (milter on the unix socket dir/edgerewrite.sock, as
 // packaged, rules from rulesDir; calendarOff sets calendar_outbound = false) and starts
-// `bin serve -c` on it.
-func startDaemon(bin, dir, rulesDir, logLevel string, calendarOff bool) (*harness.Edgerewrite, error) {
+// `bin serve -c` on it with env added to its environment.
+func startDaemon(bin, dir, rulesDir, logLevel string, calendarOff bool, env ...string) (*harness.Edgerewrite, error) {
 	path := filepath.Join(dir, "edgerewrite.toml")
 	extra := daemonPolicy
 	if calendarOff {
@@ -44,7 +44,7 @@ func startDaemon(bin, dir, rulesDir, logLevel string, calendarOff bool) (*harnes
 	if err != nil {
 		return nil, err
 	}
-	d, err := harness.StartEdgerewrite(bin, path)
+	d, err := harness.StartEdgerewrite(bin, path, env...)
 	if err != nil {
 		return nil, fmt.Errorf("start edgerewrite: %w", err)
 	}

@@ -111,6 +111,8 @@ func renderEndToEnd(p printer, rep *report) {
 	p("  it read calendar data. (c)/(g) is what body negotiation costs mail without calendar data.")
 	p("- (f) and (g) run only with one connection per message, to keep `make bench` short.")
 	p("")
+	p("%s", gomaxprocsNote(o.MilterGOMAXPROCS))
+	p("")
 	p("Every configuration sends the message whose addresses its rules rewrite: (b)'s rewrite To/Cc")
 	p("external -> internal, edgerewrite's internal -> external, so (b) gets To/Cc @%s and the others", externalDomain)
 	p("@%s (same size). Before the rounds each instance sends %d messages through a dumping", internalDomain, verifyMessages)
@@ -144,6 +146,18 @@ func renderEndToEnd(p printer, rep *report) {
 	p("- smtp-source -N numbers the recipients (`<seq>user@%s`), so the rules are `<N>user@...`", externalDomain)
 	p("  and every message has three recipients of its own: no lookup is repeated.")
 	p("")
+}
+
+// gomaxprocsNote says how the milters' Go runtime ran.
+func gomaxprocsNote(n int) string {
+	if n == 0 {
+		return "edgerewrite and the floor run with GOMAXPROCS unset (the Go runtime's default, one per CPU)."
+	}
+	note := fmt.Sprintf("edgerewrite and the floor run with GOMAXPROCS=%d", n)
+	if n == defaultOptions().MilterGOMAXPROCS {
+		note += " (`Environment=` of packaging/edgerewrite.service)"
+	}
+	return note + "."
 }
 
 func fmtRate(c cell, ok bool) string {
@@ -280,10 +294,14 @@ func renderCommands(p printer, rep *report) {
 	for _, l := range canonicalMainCF {
 		p("#   %s", l)
 	}
-	p("# (c), (d), (f), (g): edgerewrite serve -c edgerewrite.toml ((g): with calendar_outbound = false), and in main.cf:")
+	env := ""
+	if o.MilterGOMAXPROCS > 0 {
+		env = fmt.Sprintf("GOMAXPROCS=%d ", o.MilterGOMAXPROCS)
+	}
+	p("# (c), (d), (f), (g): %sedgerewrite serve -c edgerewrite.toml ((g): with calendar_outbound = false), and in main.cf:", env)
 	p("#   smtpd_milters = unix:WORKDIR/c/edgerewrite.sock   milter_default_action = tempfail   milter_protocol = 6")
 	p("# (e): go build -trimpath -ldflags '-s -w' -o WORKDIR/passthrough %s (CGO_ENABLED=0)", floorPackage)
-	p("#   WORKDIR/passthrough serve -c edgerewrite.toml (only listen is read); main.cf as (c)")
+	p("#   %sWORKDIR/passthrough serve -c edgerewrite.toml (only listen is read); main.cf as (c)", env)
 	p("```")
 	p("")
 }
