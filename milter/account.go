@@ -9,10 +9,18 @@ import (
 	"github.com/edgerewrite/edgerewrite/milter/decide"
 )
 
-// logMessage writes the message's one log line.
+// logMessage writes the message's one log line. It hands the record to the handler itself:
+// slog.Logger would walk the stack for the caller's source location on every message, which
+// the daemon's handlers never print.
 func (s *Server) logMessage(in *decide.Input, out *decide.Outcome, elapsed time.Duration) {
-	attrs := append(out.LogAttrs(in), slog.Float64("duration", elapsed.Seconds()))
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "message", attrs...)
+	ctx := context.Background()
+	h := s.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "message", 0)
+	r.AddAttrs(append(out.LogAttrs(in), slog.Float64("duration", elapsed.Seconds()))...)
+	_ = h.Handle(ctx, r) // as slog.Logger does: a handler's error has nowhere to go
 }
 
 // cutoverKey is a label pair of the cutover metric.

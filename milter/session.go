@@ -105,7 +105,7 @@ func (s *session) RcptTo(rcpt string, m *gomilter.Modifier) (resp gomilter.Respo
 	if ro.Refused() && !s.msg.Class().Observe {
 		return replyResponse(ro.Result.Verdict), nil
 	}
-	return gomilter.RespContinue, nil
+	return s.direct(gomilter.RespContinue)
 }
 
 // Header is SMFIC_HEADER: the value is kept byte for byte (SMFIP_HDR_LEADSPC).
@@ -126,7 +126,34 @@ func (s *session) Headers(h textproto.MIMEHeader, m *gomilter.Modifier) (gomilte
 
 // respSkip is SMFIR_SKIP: no more body chunks of this message (go-milter v0.5.0 has the code but
 // no ready response). It is never modified.
-var respSkip = gomilter.NewResponse('s', nil)
+var respSkip = gomilter.NewResponse(smfirSkip, nil)
+
+// direct sends resp itself, through the wire layer, when it is one of the replies every message
+// gets (SMFIR_CONTINUE to a recipient or a body chunk, SMFIR_SKIP, SMFIR_ACCEPT), and leaves
+// go-milter nothing to write: go-milter v0.5.0 allocates a 4 KiB buffered writer for every
+// packet it writes, most of a message's garbage, and with a large rule table in the heap each
+// collection is costly. After an accept go-milter would start a new session; this one has
+// forgotten the message already (Body), so it serves the next message the same.
+func (s *session) direct(resp gomilter.Response) (gomilter.Response, error) {
+	if s.cs == nil || s.cs.wire == nil {
+		return resp, nil
+	}
+	var code byte
+	switch resp {
+	case gomilter.RespContinue:
+		code = smfirContinue
+	case gomilter.RespAccept:
+		code = smfirAccept
+	case respSkip:
+		code = smfirSkip
+	default:
+		return resp, nil
+	}
+	if err := s.cs.wire.reply(code); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
 
 // BodyChunk is SMFIC_BODY, negotiated with SMFIP_SKIP (wireConn.negotiate). At the first chunk
 // the message says whether its body is wanted (calendar data possible); the body of every other
@@ -134,18 +161,18 @@ var respSkip = gomilter.NewResponse('s', nil)
 func (s *session) BodyChunk(chunk []byte, m *gomilter.Modifier) (resp gomilter.Response, err error) {
 	defer s.recoverTo(&resp, smficBody, "body")
 	if s.msg == nil || s.failed() || s.bodySkip {
-		return s.skip(), nil
+		return s.direct(s.skip())
 	}
 	if !s.bodySeen {
 		s.bodySeen = true
 		if !s.msg.WantsBody() {
-			return s.skip(), nil
+			return s.direct(s.skip())
 		}
 	}
 	if !s.msg.BodyChunk(chunk) {
-		return s.skip(), nil
+		return s.direct(s.skip())
 	}
-	return gomilter.RespContinue, nil
+	return s.direct(gomilter.RespContinue)
 }
 
 // skip answers a body chunk that is not wanted: SMFIR_SKIP where the MTA can skip, else a
@@ -177,7 +204,7 @@ func (s *session) Body(m *gomilter.Modifier) (resp gomilter.Response, err error)
 		return nil, fmt.Errorf("sending the milter actions of queue id %s: %w", s.msg.Input().QueueID, err)
 	}
 	s.finish(&out)
-	return resp, nil
+	return s.direct(resp)
 }
 
 // answer applies the outcome to the message and returns the final reply.

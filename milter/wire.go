@@ -64,6 +64,7 @@ const (
 	smfirReject     = 'r' // SMFIR_REJECT
 	smfirTempfail   = 't' // SMFIR_TEMPFAIL
 	smfirReplyCode  = 'y' // SMFIR_REPLYCODE
+	smfirSkip       = 's' // SMFIR_SKIP
 
 	smfifAddHdrs    = 1 << 0 // SMFIF_ADDHDRS
 	smfifChgBody    = 1 << 1 // SMFIF_CHGBODY
@@ -351,6 +352,22 @@ func (c *wireConn) queue(cmd byte, data []byte) error {
 		_, err = c.Conn.Write(c.wbuf)
 		c.wbuf = c.wbuf[:0]
 	}
+	return err
+}
+
+// reply sends the reply cmd, without data, to the command the MTA waits on, after the
+// modification requests queued before it and through the same edits as go-milter's packets
+// (outbound). The session answers every message's common events this way (session.direct).
+func (c *wireConn) reply(cmd byte) error {
+	var err error
+	if c.wbuf, err = c.outbound(c.wbuf, cmd, nil); err != nil {
+		return fmt.Errorf("milter protocol error on connection %s; closing it (the MTA applies milter_default_action): %w", c.cs.id, err)
+	}
+	if len(c.wbuf) == 0 {
+		return nil // a command the MTA expects no reply to
+	}
+	_, err = c.Conn.Write(c.wbuf)
+	c.wbuf = c.wbuf[:0]
 	return err
 }
 

@@ -128,6 +128,9 @@ func runEndToEnd(ctx context.Context, o options, log *slog.Logger, rep *report) 
 				if ctx.Err() != nil {
 					break
 				}
+				if !in.cfg.runsIn(m) {
+					continue
+				}
 				r := in.measure(ctx, round, runParams{Messages: o.Messages, Sessions: o.Sessions, Mode: m, Idle: o.Idle})
 				rep.Results = append(rep.Results, r)
 				logRun(log, r)
@@ -145,6 +148,9 @@ func runEndToEnd(ctx context.Context, o options, log *slog.Logger, rep *report) 
 // builds the pass-through milter.
 func prepare(work string, o options) (shared, error) {
 	sh := shared{work: work, milterLogLevel: o.MilterLogLevel}
+	if o.MilterGOMAXPROCS > 0 {
+		sh.milterEnv = []string{fmt.Sprintf("GOMAXPROCS=%d", o.MilterGOMAXPROCS)}
+	}
 	for _, c := range o.Configs {
 		switch {
 		case c.Floor:
@@ -154,6 +160,8 @@ func prepare(work string, o options) (shared, error) {
 			}
 			sh.floorBin = bin
 			continue // it reads only the listen address of its config file
+		case c.Milter && c.Rules && sh.rulesDir != "":
+			// (c), (f) and (g) share the rule set.
 		case c.Milter && c.Rules:
 			sh.rulesDir = filepath.Join(work, "rules")
 			if err := writeNativeRules(sh.rulesDir, o.Rules); err != nil {

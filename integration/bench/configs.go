@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// configuration is one of the five set-ups compared.
+// configuration is one of the set-ups compared.
 type configuration struct {
-	Key  string // "a" to "e"
+	Key  string // "a" to "g"
 	Name string
 	// Canonical: sender_canonical_maps + recipient_canonical_maps (lmdb) with the rule set.
 	Canonical bool
@@ -16,6 +16,14 @@ type configuration struct {
 	Milter, Rules bool
 	// Floor: the milter is the pass-through milter (./passthrough), not edgerewrite.
 	Floor bool
+	// Calendar: the message is a meeting invitation whose calendar part edgerewrite rewrites.
+	Calendar bool
+	// CalendarOff: edgerewrite with calendar_outbound = false, so it negotiates no body at all
+	// (SMFIP_NOBODY), as before it read calendar data.
+	CalendarOff bool
+	// ConnOnly: measured only with one connection per message, to keep the whole run short;
+	// what it compares does not depend on the connection mode.
+	ConnOnly bool
 }
 
 var allConfigurations = []configuration{
@@ -24,17 +32,25 @@ var allConfigurations = []configuration{
 	{Key: "c", Name: "edgerewrite, rules", Milter: true, Rules: true},
 	{Key: "d", Name: "edgerewrite, no rules", Milter: true},
 	{Key: "e", Name: "pass-through milter (floor)", Milter: true, Floor: true},
+	{Key: "f", Name: "edgerewrite, rules, meeting invitation", Milter: true, Rules: true, Calendar: true, ConnOnly: true},
+	{Key: "g", Name: "edgerewrite, rules, calendar off", Milter: true, Rules: true, CalendarOff: true, ConnOnly: true},
 }
+
+// runsIn reports whether the configuration is measured in mode m.
+func (c configuration) runsIn(m mode) bool { return !c.ConnOnly || !m.Reuse }
 
 // variant is the message this configuration is sent (see messageVariant).
 func (c configuration) variant() messageVariant {
-	if c.Canonical {
+	switch {
+	case c.Canonical:
 		return toCcExternal
+	case c.Calendar:
+		return calendarInvite
 	}
 	return toCcInternal
 }
 
-// parseConfigurations parses the -configs flag: keys separated by commas ("a,b,c,d,e").
+// parseConfigurations parses the -configs flag: keys separated by commas ("a,b,c,d,e,f,g").
 func parseConfigurations(s string) ([]configuration, error) {
 	var out []configuration
 	seen := map[string]bool{}
@@ -51,7 +67,7 @@ func parseConfigurations(s string) ([]configuration, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("-configs %q: unknown configuration %q (want a comma-separated subset of a,b,c,d,e)", s, k)
+			return nil, fmt.Errorf("-configs %q: unknown configuration %q (want a comma-separated subset of a,b,c,d,e,f,g)", s, k)
 		}
 	}
 	return out, nil

@@ -27,19 +27,24 @@ sender_domains = ["tenanta.contoso.com"]
 `
 
 // startDaemon writes dir/edgerewrite.toml (milter on the unix socket dir/edgerewrite.sock, as
-// packaged, rules from rulesDir) and starts `bin serve -c` on it.
-func startDaemon(bin, dir, rulesDir, logLevel string) (*harness.Edgerewrite, error) {
+// packaged, rules from rulesDir; calendarOff sets calendar_outbound = false) and starts
+// `bin serve -c` on it with env added to its environment.
+func startDaemon(bin, dir, rulesDir, logLevel string, calendarOff bool, env ...string) (*harness.Edgerewrite, error) {
 	path := filepath.Join(dir, "edgerewrite.toml")
+	extra := daemonPolicy
+	if calendarOff {
+		extra = "calendar_outbound = false\n" + extra
+	}
 	_, err := harness.WriteDaemonConfig(path, harness.DaemonConfig{
 		Listen:   "unix:" + filepath.Join(dir, "edgerewrite.sock"),
 		RulesDir: rulesDir,
 		LogLevel: logLevel,
-		Extra:    daemonPolicy,
+		Extra:    extra,
 	})
 	if err != nil {
 		return nil, err
 	}
-	d, err := harness.StartEdgerewrite(bin, path)
+	d, err := harness.StartEdgerewrite(bin, path, env...)
 	if err != nil {
 		return nil, fmt.Errorf("start edgerewrite: %w", err)
 	}

@@ -36,6 +36,7 @@ type shared struct {
 	senderMap      []string
 	recipientMap   []string
 	milterLogLevel string
+	milterEnv      []string // added to the environment of edgerewrite and the floor
 }
 
 // canonicalMainCF is what configuration (b) adds to main.cf. canonical_classes keeps its
@@ -93,7 +94,7 @@ func startInstance(cfg configuration, sh shared) (_ *instance, err error) {
 		case cfg.Rules:
 			rules = sh.rulesDir
 		}
-		if in.daemon, err = startDaemon(bin, in.dir, rules, sh.milterLogLevel); err != nil {
+		if in.daemon, err = startDaemon(bin, in.dir, rules, sh.milterLogLevel, cfg.CalendarOff, sh.milterEnv...); err != nil {
 			return nil, err
 		}
 		opts.Milters = []string{in.daemon.Listen}

@@ -34,16 +34,19 @@ type options struct {
 	GoBench        bool
 	BenchTime      string
 	MilterLogLevel string
-	Keep           bool
-	Idle           time.Duration
-	CommandLine    string // as the driver was invoked, for the report
+	// MilterGOMAXPROCS is GOMAXPROCS in the environment of edgerewrite and the floor; 0 leaves
+	// it unset (the Go runtime's default: the CPUs it may use).
+	MilterGOMAXPROCS int
+	Keep             bool
+	Idle             time.Duration
+	CommandLine      string // as the driver was invoked, for the report
 }
 
 func defaultOptions() options {
 	return options{
 		Bin: "bin/edgerewrite", Out: "BENCHMARKS.md", Rules: 100_000, Messages: 1500, Sessions: 20,
 		Rounds: 3, Warmup: 200, Configs: allConfigurations, Modes: allModes, GoBench: true,
-		BenchTime: "500ms", MilterLogLevel: "info", Idle: 30 * time.Second,
+		BenchTime: "500ms", MilterLogLevel: "info", Idle: 30 * time.Second, MilterGOMAXPROCS: 1,
 	}
 }
 
@@ -57,11 +60,12 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.Sessions, "sessions", o.Sessions, "parallel smtp-source sessions")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds; each runs every configuration in every mode")
 	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "messages per configuration before the first round, not measured")
-	configs := fs.String("configs", "a,b,c,d,e", "configurations: a bare, b canonical maps, c edgerewrite with rules, d edgerewrite without rules, e pass-through milter (the floor)")
+	configs := fs.String("configs", "a,b,c,d,e,f,g", "configurations: a bare, b canonical maps, c edgerewrite with rules, d edgerewrite without rules, e pass-through milter (the floor), f as c with a meeting invitation, g as c with calendar rewriting off (f and g: one connection per message only)")
 	modes := fs.String("modes", "conn,reuse", "connection modes: conn (one per message), reuse (smtp-source -d)")
 	fs.BoolVar(&o.GoBench, "gobench", o.GoBench, "also run the Go benchmarks of ./rewrite/ and ./milter/")
 	fs.StringVar(&o.BenchTime, "benchtime", o.BenchTime, "go test -benchtime for the Go benchmarks")
 	fs.StringVar(&o.MilterLogLevel, "milter-log-level", o.MilterLogLevel, "edgerewrite log_level (info logs a line per message, as in production)")
+	fs.IntVar(&o.MilterGOMAXPROCS, "milter-gomaxprocs", o.MilterGOMAXPROCS, "GOMAXPROCS of edgerewrite and the floor (0: unset, the Go default); the default is what packaging/edgerewrite.service sets")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory (rules, configs, logs)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -73,8 +77,8 @@ func parseFlags(args []string) (options, error) {
 	if o.Modes, err = parseModes(*modes); err != nil {
 		return o, err
 	}
-	if o.Messages < 1 || o.Sessions < 1 || o.Rounds < 1 || o.Warmup < 0 {
-		return o, errors.New("-messages, -sessions and -rounds must be at least 1, -warmup at least 0")
+	if o.Messages < 1 || o.Sessions < 1 || o.Rounds < 1 || o.Warmup < 0 || o.MilterGOMAXPROCS < 0 {
+		return o, errors.New("-messages, -sessions and -rounds must be at least 1, -warmup and -milter-gomaxprocs at least 0")
 	}
 	// smtp-source -N numbers recipients 1..3*messages; each needs its rule.
 	if need := max(o.Messages, o.Warmup, verifyMessages) * rcptsPerMessage; o.Rules < need {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"strings"
@@ -30,8 +31,9 @@ const rcptTemplate = userSuffix + "@" + externalDomain
 type messageVariant int
 
 const (
-	toCcInternal messageVariant = iota // (a), (c), (d)
-	toCcExternal                       // (b)
+	toCcInternal   messageVariant = iota // (a), (c), (d), (e), (g)
+	toCcExternal                         // (b)
+	calendarInvite                       // (f): toCcInternal as an Outlook meeting invitation
 )
 
 func (v messageVariant) toCcAddr(n int) string {
@@ -43,6 +45,11 @@ func (v messageVariant) toCcAddr(n int) string {
 
 // messageHeaders are the header lines of variant v (LF line ends, folding kept).
 func messageHeaders(v messageVariant) []string {
+	contentType := []string{`Content-Type: text/plain; charset="us-ascii"`, "Content-Transfer-Encoding: 7bit"}
+	if v == calendarInvite {
+		contentType = []string{"Content-Type: multipart/alternative;\n\tboundary=\"" + calendarBoundary + "\"",
+			"Content-Class: urn:content-classes:calendarmessage"}
+	}
 	to := fmt.Sprintf(`To: "Doe, Jane" <%s>, "Roe, Rick"`+"\n\t<%s>", v.toCcAddr(toUsers[0]), v.toCcAddr(toUsers[1]))
 	return []string{
 		"Received: from AM6PR05MB1234.eurprd05.prod.outlook.com (2603:10a6:20b:1::1) by\n AM6PR05CA0001.outlook.office365.com with HTTPS; Mon, 23 Nov 2026 15:54:01 +0000",
@@ -57,8 +64,8 @@ func messageHeaders(v messageVariant) []string {
 		"Message-ID: <AM6PR05MB1234ABCD@AM6PR05MB1234.eurprd05.prod.outlook.com>",
 		"Accept-Language: en-US",
 		"Content-Language: en-US",
-		`Content-Type: text/plain; charset="us-ascii"`,
-		"Content-Transfer-Encoding: 7bit",
+		contentType[0],
+		contentType[1],
 		"MIME-Version: 1.0",
 	}
 }
@@ -78,6 +85,19 @@ func messageText(v messageVariant) string {
 		}
 	}
 	line("")
+	var tail []string // after the filler
+	if v == calendarInvite {
+		// The text part first, as Outlook writes it; the calendar part's size is fixed, the
+		// text part is filled to make the message messageSize bytes.
+		line("--" + calendarBoundary)
+		line(`Content-Type: text/plain; charset="us-ascii"`)
+		line("Content-Transfer-Encoding: 7bit")
+		line("")
+		tail = calendarPart(internalAddr)
+		for _, l := range tail {
+			wire += len(l) + 2
+		}
+	}
 	const filler = "The numbers for the quarter are attached; please check the totals before Friday."
 	for i := 1; ; i++ {
 		l := fmt.Sprintf("%03d %s", i, filler)
@@ -90,7 +110,69 @@ func messageText(v messageVariant) string {
 		}
 		line(l)
 	}
+	for _, l := range tail {
+		b.WriteString(l + "\n")
+	}
 	return b.String()
+}
+
+// calendarBoundary is the multipart boundary of the meeting invitation, Exchange's style.
+const calendarBoundary = "_000_AM6PR05MB1234ABCDAM6PR05MB1234eurp_"
+
+// calendarPart is the rest of the meeting invitation after its text part: the boundary, the
+// text/calendar part (METHOD:REQUEST, base64 as Exchange Online sends it) with the sender as
+// ORGANIZER and the To and Cc users as ATTENDEEs, addressed by addr, and the closing
+// boundary. Its lines are folded at 75 octets as RFC 5545 writes them.
+func calendarPart(addr func(int) string) []string {
+	attendee := func(n int, name string) string {
+		return "ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE;CN=\"" + name + "\":mailto:" + addr(n)
+	}
+	ics := []string{
+		"BEGIN:VCALENDAR",
+		"METHOD:REQUEST",
+		"PRODID:Microsoft Exchange Server 2010",
+		"VERSION:2.0",
+		"BEGIN:VEVENT",
+		"ORGANIZER;CN=\"Smith, John\":mailto:" + addr(senderUser),
+		attendee(toUsers[0], "Doe, Jane"),
+		attendee(toUsers[1], "Roe, Rick"),
+		attendee(ccUsers[0], "Poe, Pat"),
+		"DESCRIPTION;LANGUAGE=en-US:Quarterly numbers review\\n",
+		"UID:040000008200E00074C5B7101A82E00800000000B0A1C2D3E4F5DA01000000000000000010000000A1B2C3D4E5F60718293A4B5C6D7E8F90",
+		"SUMMARY;LANGUAGE=en-US:Quarterly numbers",
+		"DTSTART;TZID=W. Europe Standard Time:20261130T100000",
+		"DTEND;TZID=W. Europe Standard Time:20261130T110000",
+		"CLASS:PUBLIC",
+		"PRIORITY:5",
+		"DTSTAMP:20261123T155401Z",
+		"TRANSP:OPAQUE",
+		"STATUS:CONFIRMED",
+		"SEQUENCE:0",
+		"LOCATION;LANGUAGE=en-US:Room 1",
+		"END:VEVENT",
+		"END:VCALENDAR",
+	}
+	var cal strings.Builder
+	for _, l := range ics {
+		for width := 75; len(l) > width; width = 74 { // a continuation line's space counts
+			cal.WriteString(l[:width] + "\r\n ")
+			l = l[width:]
+		}
+		cal.WriteString(l + "\r\n")
+	}
+	enc := base64.StdEncoding.EncodeToString([]byte(cal.String()))
+	out := []string{
+		"",
+		"--" + calendarBoundary,
+		`Content-Type: text/calendar; charset="utf-8"; method=REQUEST`,
+		"Content-Transfer-Encoding: base64",
+		"",
+	}
+	for len(enc) > 76 {
+		out = append(out, enc[:76])
+		enc = enc[76:]
+	}
+	return append(out, enc, "", "--"+calendarBoundary+"--")
 }
 
 // writeMessage writes variant v to path.

@@ -14,6 +14,9 @@ import (
 const (
 	goalVsFloor         = 0.97 // (c)/(e) throughput
 	goalCPUAboveFloorMs = 0.1  // milter CPU of (c) minus that of (e), ms per message
+	// goalBodyNegotiation: (c) with body negotiation (SMFIP_SKIP, the plain message's body
+	// skipped at its first chunk) against (g), which negotiates no body.
+	goalBodyNegotiation = 0.98
 )
 
 // writeReport renders rep as Markdown into path.
@@ -95,13 +98,26 @@ func renderEndToEnd(p printer, rep *report) {
 	p("  go-milter as edgerewrite, in smtpd_milters like (c). It negotiates exactly what edgerewrite")
 	p("  negotiates (actions, protocol steps, header leading space, macro lists, the no-reply steps")
 	p("  for connect, MAIL and headers) and answers without any work: buffered reads and the")
-	p("  SMFIC_OPTNEG edit, nothing else. Its CPU per message is what every milter pays here;")
-	p("  (c) minus (e) is edgerewrite's own.")
+	p("  SMFIC_OPTNEG edit, nothing else; like edgerewrite it takes body chunks with SMFIP_SKIP")
+	p("  and skips the body at its first chunk. Its CPU per message is what every milter pays")
+	p("  here; (c) minus (e) is edgerewrite's own.")
+	p("- **(f) edgerewrite, rules, meeting invitation**: as (c), sent an Outlook-style invitation of")
+	p("  the same size: multipart/alternative, a text/plain part and a text/calendar part")
+	p("  (METHOD:REQUEST, base64, lines folded at 75 octets) whose ORGANIZER is the sender and whose")
+	p("  ATTENDEEs are the To and Cc users; edgerewrite reads the body and replaces it")
+	p("  (SMFIR_REPLBODY) with every ORGANIZER and ATTENDEE rewritten as well.")
+	p("- **(g) edgerewrite, rules, calendar off**: as (c) with `calendar_outbound = false`: no")
+	p("  message can need its body, so edgerewrite negotiates none (SMFIP_NOBODY), as it did before")
+	p("  it read calendar data. (c)/(g) is what body negotiation costs mail without calendar data.")
+	p("- (f) and (g) run only with one connection per message, to keep `make bench` short.")
+	p("")
+	p("%s", gomaxprocsNote(o.MilterGOMAXPROCS))
 	p("")
 	p("Every configuration sends the message whose addresses its rules rewrite: (b)'s rewrite To/Cc")
 	p("external -> internal, edgerewrite's internal -> external, so (b) gets To/Cc @%s and the others", externalDomain)
 	p("@%s (same size). Before the rounds each instance sends %d messages through a dumping", internalDomain, verifyMessages)
-	p("sink and the driver checks every address of them (b and c: all rewritten; a, d, e: none),")
+	p("sink and the driver checks every address of them (b, c, f, g: all rewritten, for f also in")
+	p("the calendar part; a, d, e: none),")
 	p("then %d unmeasured warm-up messages. %s; each runs every mode and every", o.Warmup, plural(o.Rounds, "round"))
 	p("configuration back to back, the order rotated by one each round to cancel drift.")
 	p("Ratios are the median of the per-round ratios; msgs/s and CPU are medians over rounds.")
@@ -130,6 +146,18 @@ func renderEndToEnd(p printer, rep *report) {
 	p("- smtp-source -N numbers the recipients (`<seq>user@%s`), so the rules are `<N>user@...`", externalDomain)
 	p("  and every message has three recipients of its own: no lookup is repeated.")
 	p("")
+}
+
+// gomaxprocsNote says how the milters' Go runtime ran.
+func gomaxprocsNote(n int) string {
+	if n == 0 {
+		return "edgerewrite and the floor run with GOMAXPROCS unset (the Go runtime's default, one per CPU)."
+	}
+	note := fmt.Sprintf("edgerewrite and the floor run with GOMAXPROCS=%d", n)
+	if n == defaultOptions().MilterGOMAXPROCS {
+		note += " (`Environment=` of packaging/edgerewrite.service)"
+	}
+	return note + "."
 }
 
 func fmtRate(c cell, ok bool) string {
@@ -167,8 +195,8 @@ func renderSummary(p printer, rep *report) {
 				cpu[key] = fmt.Sprintf("%.3f", c.MilterCPU)
 			}
 		}
-		ratios := make([]string, 0, len(ratioPairs))
-		for _, pr := range ratioPairs {
+		ratios := make([]string, 0, len(mainRatios))
+		for _, pr := range mainRatios {
 			ratios = append(ratios, fmtRatio(s.ratioOf(m, pr[0], pr[1])))
 		}
 		p("| %s | %s | %s | %s | %s | %s |", m.Name, strings.Join(cells, " | "), strings.Join(ratios, " | "), cpu["c"], cpu["d"], cpu["e"])
@@ -193,6 +221,51 @@ func renderSummary(p printer, rep *report) {
 			}
 		}
 		p("%s.", line)
+	}
+	p("")
+	renderCalendar(p, rep)
+}
+
+// renderCalendar is the table of the meeting invitation (f) and of body negotiation off (g)
+// next to (c), in the modes they ran.
+func renderCalendar(p printer, rep *report) {
+	s := rep.Summary
+	var modes []mode
+	for _, m := range rep.Opts.Modes {
+		_, f := s.cells[m.Key+"/f"]
+		_, g := s.cells[m.Key+"/g"]
+		if f || g {
+			modes = append(modes, m)
+		}
+	}
+	if len(modes) == 0 {
+		return
+	}
+	p("#### Calendar data")
+	p("")
+	p("| mode | (c) plain msgs/s | (f) invitation msgs/s | (g) calendar off msgs/s | (f)/(c) | (c)/(g) | milter CPU ms/msg (c) | (f) | (g) |")
+	p("|---|---|---|---|---|---|---|---|---|")
+	for _, m := range modes {
+		cells := make([]string, 0, 3)
+		cpu := make([]string, 0, 3)
+		for _, key := range []string{"c", "f", "g"} {
+			c, ok := s.cells[m.Key+"/"+key]
+			cells = append(cells, fmtRate(c, ok))
+			if ok && c.OK > 0 {
+				cpu = append(cpu, fmt.Sprintf("%.3f", c.MilterCPU))
+			} else {
+				cpu = append(cpu, "—")
+			}
+		}
+		p("| %s | %s | %s | %s | %s |", m.Name, strings.Join(cells, " | "),
+			fmtRatio(s.ratioOf(m, "f", "c")), fmtRatio(s.ratioOf(m, "c", "g")), strings.Join(cpu, " | "))
+	}
+	p("")
+	p("Goal: with body negotiation on, mail without calendar data keeps its throughput: (c)/(g) >= %.2f.", goalBodyNegotiation)
+	for _, m := range modes {
+		if v, ok := s.ratioOf(m, "c", "g"); ok {
+			p("- %s: (c)/(g) %.3f %s.", m.Name, v, metWord(v >= goalBodyNegotiation))
+		}
 	}
 	p("")
 }
@@ -221,10 +294,14 @@ func renderCommands(p printer, rep *report) {
 	for _, l := range canonicalMainCF {
 		p("#   %s", l)
 	}
-	p("# (c), (d): edgerewrite serve -c edgerewrite.toml, and in main.cf:")
+	env := ""
+	if o.MilterGOMAXPROCS > 0 {
+		env = fmt.Sprintf("GOMAXPROCS=%d ", o.MilterGOMAXPROCS)
+	}
+	p("# (c), (d), (f), (g): %sedgerewrite serve -c edgerewrite.toml ((g): with calendar_outbound = false), and in main.cf:", env)
 	p("#   smtpd_milters = unix:WORKDIR/c/edgerewrite.sock   milter_default_action = tempfail   milter_protocol = 6")
 	p("# (e): go build -trimpath -ldflags '-s -w' -o WORKDIR/passthrough %s (CGO_ENABLED=0)", floorPackage)
-	p("#   WORKDIR/passthrough serve -c edgerewrite.toml (only listen is read); main.cf as (c)")
+	p("#   %sWORKDIR/passthrough serve -c edgerewrite.toml (only listen is read); main.cf as (c)", env)
 	p("```")
 	p("")
 }

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,12 +25,17 @@ const verifyMessages = 3
 // expectation is which side (internal or external domain) each address must have at the sink.
 type expectation struct {
 	sender, rcpts, from, replyTo, toCc string
+	// calendar is the domain of every ORGANIZER and ATTENDEE of the meeting invitation's
+	// calendar part; "" for the other messages, which have none.
+	calendar string
 }
 
 // expected is what the sink must see for configuration c: (a) and (d) pass the message as
 // sent; (b) and (c) rewrite every address of it (the message variants make To/Cc match).
 func (c configuration) expected() expectation {
 	switch {
+	case c.Calendar:
+		return expectation{sender: externalDomain, rcpts: internalDomain, from: externalDomain, replyTo: externalDomain, toCc: externalDomain, calendar: externalDomain}
 	case c.Canonical:
 		return expectation{sender: externalDomain, rcpts: internalDomain, from: externalDomain, replyTo: externalDomain, toCc: internalDomain}
 	case c.Rules:
@@ -76,7 +86,7 @@ var addrRE = regexp.MustCompile(`\b(\d+)` + userSuffix + `@([a-z.]+)`)
 // checkDump checks one smtp-sink dump: X-Mail-Args / X-Rcpt-Args lines (the envelope), the
 // sink's own Received:, then the message as Postfix relayed it.
 func checkDump(raw []byte, want expectation) error {
-	h, _, err := harness.ParseMessage(raw)
+	h, body, err := harness.ParseMessage(raw)
 	if err != nil {
 		return err
 	}
@@ -108,8 +118,47 @@ func checkDump(raw []byte, want expectation) error {
 			problems = append(problems, fmt.Sprintf("envelope recipient %q: want one @%s", strings.TrimSpace(r), want.rcpts))
 		}
 	}
+	if want.calendar != "" {
+		ics, err := calendarData(h.Get("Content-Type"), body)
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		ics = strings.ReplaceAll(strings.ReplaceAll(ics, "\r\n ", ""), "\n ", "") // unfold
+		check("calendar ORGANIZER and ATTENDEE", ics, want.calendar, append(append([]int{senderUser}, toUsers...), ccUsers...)...)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// calendarData returns the decoded text/calendar part of a multipart message with that
+// Content-Type and body.
+func calendarData(contentType string, body []byte) (string, error) {
+	_, params, err := mime.ParseMediaType(strings.TrimSpace(contentType))
+	if err != nil || params["boundary"] == "" {
+		return "", fmt.Errorf("Content-Type %q: not multipart (%v)", strings.TrimSpace(contentType), err)
+	}
+	r := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			return "", fmt.Errorf("no text/calendar part: %w", err)
+		}
+		if !strings.HasPrefix(p.Header.Get("Content-Type"), "text/calendar") {
+			continue
+		}
+		data, err := io.ReadAll(p)
+		if err != nil {
+			return "", err
+		}
+		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
+			dec, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(data)), ""))
+			if err != nil {
+				return "", fmt.Errorf("text/calendar part: %w", err)
+			}
+			data = dec
+		}
+		return string(data), nil
+	}
 }

@@ -25,6 +25,9 @@ type Edgerewrite struct {
 	// Listen is the config's listen value ("inet:127.0.0.1:PORT" or "unix:/path"), usable as
 	// is in smtpd_milters.
 	Listen string
+	// Env are "KEY=value" settings added to the daemon's environment (GOMAXPROCS as a
+	// systemd unit's Environment= would set it).
+	Env []string
 
 	network, address string
 	mu               sync.Mutex
@@ -39,7 +42,7 @@ type daemonProc struct {
 
 // StartEdgerewrite starts the daemon and waits until its milter socket accepts connections
 // (10 s at most). It fails early with the log's tail when the daemon exits first.
-func StartEdgerewrite(bin, configPath string) (*Edgerewrite, error) {
+func StartEdgerewrite(bin, configPath string, env ...string) (*Edgerewrite, error) {
 	raw, err := os.ReadFile(configPath)
 	if err != nil {
 		return nil, fmt.Errorf("edgerewrite config: %w", err)
@@ -57,7 +60,7 @@ func StartEdgerewrite(bin, configPath string) (*Edgerewrite, error) {
 	if network == "inet" {
 		network = "tcp"
 	}
-	e := &Edgerewrite{Bin: bin, Config: configPath, LogFile: configPath + ".log", Listen: cfg.Listen, network: network, address: address}
+	e := &Edgerewrite{Bin: bin, Config: configPath, LogFile: configPath + ".log", Listen: cfg.Listen, Env: env, network: network, address: address}
 	if err := e.Start(); err != nil {
 		return nil, err
 	}
@@ -100,6 +103,9 @@ func (e *Edgerewrite) Start() error {
 		return err
 	}
 	cmd := exec.Command(e.Bin, "serve", "-c", e.Config)
+	if len(e.Env) > 0 {
+		cmd.Env = append(os.Environ(), e.Env...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()

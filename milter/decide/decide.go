@@ -111,6 +111,45 @@ type Message struct {
 	rcpts     []RcptOutcome
 	body      []byte // the body read for calendar data (see WantsBody)
 	bodyState string
+	memo      memoLookup // every lookup of the message, done once (see lookup)
+}
+
+// lookup is the generation's rules as the message uses them: an address is looked up once per
+// direction, however many times the message names it (a recipient at RCPT and again in the
+// plan, the envelope sender and From). The rules of a generation never change, so a result
+// once found stays the answer.
+func (m *Message) lookup() rewrite.Lookup {
+	if m.memo.l == nil {
+		m.memo.l = m.gen.lookup()
+		m.memo.entries = m.memo.buf[:0]
+	}
+	return &m.memo
+}
+
+// memoLookup remembers the lookups of one message. A message names a dozen addresses or so,
+// so a list beats a map.
+type memoLookup struct {
+	l       rewrite.Lookup
+	entries []memoEntry
+	buf     [12]memoEntry // entries' first backing array, inside the Message
+}
+
+type memoEntry struct {
+	addr, out string
+	dir       rewrite.Direction
+	rule      *rewrite.Rule
+	ok        bool
+}
+
+func (m *memoLookup) Rewrite(addr string, d rewrite.Direction) (string, *rewrite.Rule, bool) {
+	for i := range m.entries {
+		if e := &m.entries[i]; e.dir == d && e.addr == addr {
+			return e.out, e.rule, e.ok
+		}
+	}
+	out, rule, ok := m.l.Rewrite(addr, d)
+	m.entries = append(m.entries, memoEntry{addr: addr, out: out, dir: d, rule: rule, ok: ok})
+	return out, rule, ok
 }
 
 // Generation is the generation the message is decided by.
@@ -130,7 +169,7 @@ func (m *Message) Input() *Input { return &m.in }
 // cutover, routing fallback). The outcome is kept for End, and a refused recipient is not part
 // of the message unless in observe mode.
 func (m *Message) Recipient(addr string, args []string) RcptOutcome {
-	_, _, resolved := m.gen.lookup().Rewrite(addr, rewrite.Inbound)
+	_, _, resolved := m.lookup().Rewrite(addr, rewrite.Inbound)
 	ro := RcptOutcome{Addr: addr, Resolved: resolved, Result: m.gen.Policy.Recipient(m.class, addr, resolved, m.start)}
 	m.in.Rcpts = append(m.in.Rcpts, Rcpt{Addr: addr, Args: args})
 	m.rcpts = append(m.rcpts, ro)
@@ -251,9 +290,9 @@ func (m *Message) End(queueID string) Outcome {
 	if waveHold {
 		ro.Recipients, ro.RcptFallback = false, nil
 	}
-	out.Plan = rewrite.Compute(g.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers, Fields: fields})
+	out.Plan = rewrite.Compute(m.lookup(), ro, rewrite.Message{From: in.From, Rcpts: msg.Rcpts, Headers: in.Headers, Fields: fields})
 	out.Actions = PlanActions(out.Plan, kept)
-	m.calendar(&out, g.lookup())
+	m.calendar(&out, m.lookup())
 	out.Changes = out.Plan.Changes()
 	for _, c := range out.Calendar {
 		out.Changes = append(out.Changes, c.Change())

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/edgerewrite/edgerewrite/policy"
+	"github.com/edgerewrite/edgerewrite/rewrite"
 )
 
 // LogAttrs are the fields of the one log line per message (msg "message", level info), the
@@ -23,14 +24,17 @@ import (
 //
 // Lists are strList values, which encode themselves: no reflection per message.
 func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
-	attrs := []slog.Attr{
+	// Room for every field a line usually has, and the caller's duration, so the list is
+	// allocated once.
+	attrs := make([]slog.Attr, 0, 16)
+	attrs = append(attrs,
 		slog.String("qid", in.QueueID),
 		slog.String("client", clientString(in.Conn)),
 		slog.String("connector", orDash(o.Class.Connector)),
 		slog.String("tenant", orDash(o.Class.Tenant)),
 		slog.String("direction", Direction(o.Class)),
 		slog.String("verdict", o.Action().String()),
-	}
+	)
 	if o.Observe {
 		attrs = append(attrs, slog.String("observe", o.Verdict.Action.String()))
 	}
@@ -40,11 +44,7 @@ func (o *Outcome) LogAttrs(in *Input) []slog.Attr {
 	if r := o.Verdict.Reply(); r != "" {
 		attrs = append(attrs, slog.String("reply", r))
 	}
-	rewrites := make(strList, 0, len(o.Changes))
-	for _, c := range o.Changes {
-		rewrites = append(rewrites, c.Field+":"+c.Old+"->"+c.New)
-	}
-	attrs = append(attrs, slog.Any("rewrites", rewrites))
+	attrs = append(attrs, slog.Any("rewrites", changeList(o.Changes)))
 	var refused strList
 	for _, r := range o.Rcpts {
 		if r.Refused() {
@@ -136,10 +136,69 @@ func (l strList) MarshalText() ([]byte, error) {
 	return []byte(strings.Join(l, ",")), nil
 }
 
+// changeList is a list of changed addresses in the log line, each "field:old->new". It is
+// written as strList writes those strings, straight from the changes, so that a message's
+// line builds no string per change.
+type changeList []rewrite.Change
+
+// MarshalJSON writes the list as strList.MarshalJSON writes the strings. Escaping the three
+// parts one by one is escaping their concatenation: the separators are ASCII, so no UTF-8
+// sequence spans two parts.
+func (l changeList) MarshalJSON() ([]byte, error) {
+	n := 2
+	for _, c := range l {
+		n += len(c.Field) + len(c.Old) + len(c.New) + 9
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, c := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = appendJSONChars(b, c.Field)
+		b = append(b, ':')
+		b = appendJSONChars(b, c.Old)
+		b = append(b, '-', '>')
+		b = appendJSONChars(b, c.New)
+		b = append(b, '"')
+	}
+	return append(b, ']'), nil
+}
+
+// MarshalText writes the list comma-separated, for the text handler.
+func (l changeList) MarshalText() ([]byte, error) {
+	n := 0
+	for _, c := range l {
+		n += len(c.Field) + len(c.Old) + len(c.New) + 4
+	}
+	b := make([]byte, 0, n)
+	for i, c := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(append(append(append(b, c.Field...), ':'), c.Old...), "->"...), c.New...)
+	}
+	return b, nil
+}
+
+// String is the list as fmt prints a strList of its strings.
+func (l changeList) String() string {
+	s := make([]string, len(l))
+	for i, c := range l {
+		s[i] = c.Field + ":" + c.Old + "->" + c.New
+	}
+	return fmt.Sprint(s)
+}
+
 // appendJSONString appends s as a JSON string.
 func appendJSONString(b []byte, s string) []byte {
+	return append(appendJSONChars(append(b, '"'), s), '"')
+}
+
+// appendJSONChars appends s escaped for the inside of a JSON string.
+func appendJSONChars(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -162,7 +221,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	return append(b, '"')
+	return b
 }
 
 // Direction names the direction of class cl: "inbound" or "outbound".

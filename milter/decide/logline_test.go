@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -64,6 +65,33 @@ func FuzzStrListJSON(f *testing.F) {
 		}
 		if utf8.ValidString(a) && !strings.ContainsRune(a, utf8.RuneError) && back[0] != a {
 			t.Errorf("valid UTF-8 %q came back as %q", a, back[0])
+		}
+	})
+}
+
+// FuzzChangeList: a changeList encodes (JSON, text, fmt) exactly as the strList of its
+// "field:old->new" strings does, whatever bytes the addresses hold.
+func FuzzChangeList(f *testing.F) {
+	f.Add("From", "john@tenanta.contoso.com", "john@contoso.com", "rcpt", "a\"b@x", "c\\d@y")
+	f.Add("To", "bad\xff\xfe@x", "\xe2\x82", "\xac@y", "ctl\x00\n", "é@z")
+	f.Fuzz(func(t *testing.T, f1, o1, n1, f2, o2, n2 string) {
+		cl := changeList{{Field: f1, Old: o1, New: n1}, {Field: f2, Old: o2, New: n2}}
+		sl := strList{f1 + ":" + o1 + "->" + n1, f2 + ":" + o2 + "->" + n2}
+		gotJ, _ := cl.MarshalJSON()
+		wantJ, _ := sl.MarshalJSON()
+		if !bytes.Equal(gotJ, wantJ) {
+			t.Errorf("JSON %q, want %q", gotJ, wantJ)
+		}
+		gotT, _ := cl.MarshalText()
+		wantT, _ := sl.MarshalText()
+		if !bytes.Equal(gotT, wantT) {
+			t.Errorf("text %q, want %q", gotT, wantT)
+		}
+		if got, want := cl.String(), fmt.Sprint([]string(sl)); got != want {
+			t.Errorf("fmt %q, want %q", got, want)
+		}
+		if got, _ := changeList(nil).MarshalJSON(); string(got) != "[]" {
+			t.Errorf("empty list %q", got)
 		}
 	})
 }

@@ -32,14 +32,15 @@ import (
 )
 
 // The negotiation, identical to edgerewrite's (milter/server.go): its actions, its protocol
-// steps (no HELO, body, end of header, DATA or unknown; header values with their leading
-// space), its macro lists, and the no-reply steps for connect, MAIL and headers, granted where
-// the MTA offers them.
+// steps (no HELO, end of header, DATA or unknown; header values with their leading space; body
+// chunks with SMFIP_SKIP where the MTA offers it, else no body), its macro lists, and the
+// no-reply steps for connect, MAIL and headers, granted where the MTA offers them.
 const (
 	optActions = gomilter.OptChangeFrom | gomilter.OptAddRcpt | gomilter.OptAddRcptWithArgs |
-		gomilter.OptRemoveRcpt | gomilter.OptChangeHeader | gomilter.OptQuarantine | gomilter.OptSetSymList
-	optProtocol = gomilter.OptNoHelo | gomilter.OptNoBody | gomilter.OptNoEOH | gomilter.OptNoData |
-		gomilter.OptNoUnknown | gomilter.OptHeaderLeadingSpace
+		gomilter.OptRemoveRcpt | gomilter.OptChangeHeader | gomilter.OptAddHeader | gomilter.OptQuarantine |
+		gomilter.OptSetSymList | gomilter.OptChangeBody
+	optProtocol = gomilter.OptNoHelo | gomilter.OptNoEOH | gomilter.OptNoData |
+		gomilter.OptNoUnknown | gomilter.OptHeaderLeadingSpace | gomilter.OptSkip
 	optNoReply = uint32(gomilter.OptNoConnReply | gomilter.OptNoMailReply | gomilter.OptNoHeaderReply)
 )
 
@@ -60,6 +61,7 @@ const (
 	smficMail    = 'M'
 	smficOptneg  = 'O'
 	smfirCont    = 'c'
+	smfirSkip    = 's'
 
 	// nrAll are all SMFIP_NR_* bits (milter-protocol-extras.txt): SMFIP_NR_HDR and
 	// SMFIP_NR_CONN through SMFIP_NR_BODY.
@@ -144,7 +146,8 @@ func newServer() *gomilter.Server {
 
 // floor answers nothing where the MTA may expect no reply (connect, MAIL, headers: the
 // connection answers those itself when the MTA did not grant the no-reply step, see
-// conn.inbound) and continues everywhere else, accepting at end of message as edgerewrite does.
+// conn.inbound), skips the body at its first chunk as edgerewrite does for mail that cannot
+// hold calendar data, and continues everywhere else, accepting at end of message.
 type floor struct{}
 
 func (floor) Connect(string, string, uint16, net.IP, *gomilter.Modifier) (gomilter.Response, error) {
@@ -164,8 +167,13 @@ func (floor) Headers(textproto.MIMEHeader, *gomilter.Modifier) (gomilter.Respons
 	return gomilter.RespContinue, nil
 }
 func (floor) BodyChunk([]byte, *gomilter.Modifier) (gomilter.Response, error) {
-	return gomilter.RespContinue, nil
+	return respSkip, nil
 }
+
+// respSkip is SMFIR_SKIP, which go-milter v0.5.0 has no ready response for. A body chunk comes
+// only where the MTA can skip (conn.Write negotiates no body otherwise).
+var respSkip = gomilter.NewResponse(smfirSkip, nil)
+
 func (floor) Body(*gomilter.Modifier) (gomilter.Response, error) { return gomilter.RespAccept, nil }
 func (floor) Abort(*gomilter.Modifier) error                     { return nil }
 
@@ -248,12 +256,15 @@ func (c *conn) fill() error {
 	return err
 }
 
-// Write passes go-milter's replies on, with the no-reply steps set in SMFIC_OPTNEG. go-milter
-// writes each reply with one Write.
+// Write passes go-milter's replies on, with the no-reply steps set in SMFIC_OPTNEG, and no body
+// where the MTA cannot skip it. go-milter writes each reply with one Write.
 func (c *conn) Write(p []byte) (int, error) {
 	if len(p) >= 5+12 && p[4] == smficOptneg {
 		c.granted = optNoReply & c.offered & nrAll
 		proto := binary.BigEndian.Uint32(p[5+8:])&^nrAll | c.granted
+		if c.offered&uint32(gomilter.OptSkip) == 0 {
+			proto = proto&^uint32(gomilter.OptSkip) | uint32(gomilter.OptNoBody)
+		}
 		q := append([]byte(nil), p...)
 		binary.BigEndian.PutUint32(q[5+8:], proto)
 		if _, err := c.Conn.Write(q); err != nil {

@@ -27,6 +27,7 @@ func TestNegotiation(t *testing.T) {
 		{"no-reply offered", all | nrAll, optNoReply},
 		{"no-reply not offered", all, 0},
 		{"only headers offered", all | uint32(gomilter.OptNoHeaderReply), uint32(gomilter.OptNoHeaderReply)},
+		{"as Postfix: skip and no-reply offered", all | nrAll | uint32(gomilter.OptSkip), optNoReply},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,8 +86,13 @@ func TestNegotiation(t *testing.T) {
 			if got := binary.BigEndian.Uint32(data[4:8]); got != uint32(optActions) {
 				t.Errorf("actions %#x, want %#x", got, uint32(optActions))
 			}
-			if got, want := binary.BigEndian.Uint32(data[8:12]), uint32(optProtocol)|tt.wantSteps; got != want {
-				t.Errorf("protocol steps %#x, want %#x", got, want)
+			skip := tt.offered&uint32(gomilter.OptSkip) != 0
+			wantProto := uint32(optProtocol) | tt.wantSteps
+			if !skip {
+				wantProto = wantProto&^uint32(gomilter.OptSkip) | uint32(gomilter.OptNoBody)
+			}
+			if got := binary.BigEndian.Uint32(data[8:12]); got != wantProto {
+				t.Errorf("protocol steps %#x, want %#x", got, wantProto)
 			}
 			for msg := range 2 { // two messages on one connection
 				if msg == 0 {
@@ -101,6 +107,10 @@ func TestNegotiation(t *testing.T) {
 				for _, h := range []string{"From\x00 a@example.org\x00", "To\x00 b@example.org\x00"} {
 					send(smficHeader, []byte(h)...)
 					expect("header", uint32(gomilter.OptNoHeaderReply), smfirCont)
+				}
+				if skip {
+					send('B', []byte("Hello\r\n")...)
+					expect("body chunk", 0, smfirSkip)
 				}
 				send('E')
 				expect("end of message", 0, 'a')
