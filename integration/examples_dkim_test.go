@@ -161,11 +161,21 @@ func startOpenDKIM(t *testing.T, port int) *openDKIM {
 	if err := os.WriteFile(dk.testDNS, []byte("gw2026._domainkey.contoso.com "+txtRecord(string(txt))+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log, err := os.Create(filepath.Join(dk.dir, "opendkim.log"))
+	runHelperDaemon(t, "opendkim", filepath.Join(dk.dir, "opendkim.log"),
+		exec.Command("opendkim", "-f", "-x", filepath.Join(dk.dir, "opendkim.conf")), port)
+	return dk
+}
+
+// runHelperDaemon runs cmd (a daemon in the foreground: OpenDKIM, postsrsd) until the test
+// ends, its output in logPath (shown when the test failed), and waits until it listens on
+// every port of 127.0.0.1 given. It fails the test if the daemon exits or does not listen
+// within 10 s.
+func runHelperDaemon(t *testing.T, name, logPath string, cmd *exec.Cmd, ports ...int) {
+	t.Helper()
+	log, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("opendkim", "-f", "-x", filepath.Join(dk.dir, "opendkim.conf"))
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -175,8 +185,8 @@ func startOpenDKIM(t *testing.T, port int) *openDKIM {
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		if t.Failed() {
-			b, _ := os.ReadFile(log.Name())
-			t.Logf("opendkim output:\n%s", b)
+			b, _ := os.ReadFile(logPath)
+			t.Logf("%s output:\n%s", name, b)
 		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -188,21 +198,24 @@ func startOpenDKIM(t *testing.T, port int) *openDKIM {
 		log.Close()
 	})
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return dk
+	for _, port := range ports {
+		for {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-done:
+				b, _ := os.ReadFile(logPath)
+				t.Fatalf("%s exited at start:\n%s", name, b)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s does not listen on %d after 10 s", name, port)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		select {
-		case <-done:
-			b, _ := os.ReadFile(log.Name())
-			t.Fatalf("opendkim exited at start:\n%s", b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("opendkim does not listen after 10 s")
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -5,15 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/edgerewrite/edgerewrite/integration/harness"
 )
@@ -152,53 +149,10 @@ func startPostsrsd(t *testing.T, fwd, rev int) *postsrsd {
 	if err := os.WriteFile(secret, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log, err := os.Create(filepath.Join(dir, "postsrsd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("postsrsd", "-s"+secret, "-d"+settings["SRS_DOMAIN"], "-X"+settings["SRS_EXCLUDE_DOMAINS"],
-		"-a"+settings["SRS_SEPARATOR"], "-l"+settings["SRS_LISTEN_ADDR"], fmt.Sprintf("-f%d", fwd), fmt.Sprintf("-r%d", rev))
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(log.Name())
-			t.Logf("postsrsd output:\n%s", b)
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		log.Close()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for _, port := range []int{fwd, rev} {
-		for {
-			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-done:
-				b, _ := os.ReadFile(log.Name())
-				t.Fatalf("postsrsd exited at start:\n%s", b)
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("postsrsd does not listen on %d after 10 s", port)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	runHelperDaemon(t, "postsrsd", filepath.Join(dir, "postsrsd.log"),
+		exec.Command("postsrsd", "-s"+secret, "-d"+settings["SRS_DOMAIN"], "-X"+settings["SRS_EXCLUDE_DOMAINS"],
+			"-a"+settings["SRS_SEPARATOR"], "-l"+settings["SRS_LISTEN_ADDR"], fmt.Sprintf("-f%d", fwd), fmt.Sprintf("-r%d", rev)),
+		fwd, rev)
 	return &postsrsd{domain: settings["SRS_DOMAIN"]}
 }
 
