@@ -136,17 +136,7 @@ func TestExampleDKIMInboundSigned(t *testing.T) {
 // of an address, after OpenDKIM had signed it.
 func TestExampleDKIMLongLine(t *testing.T) {
 	harness.RequirePostfix(t)
-	port, err := harness.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dk := startOpenDKIM(t, port)
-	ex := startExample(t, exampleOptions{
-		Folder:       "dkim",
-		CA:           newExampleCA(t),
-		GatewayNames: []string{"mx1.contoso.com"},
-		Substitute:   map[string]string{"inet:127.0.0.1:8891": fmt.Sprintf("inet:127.0.0.1:%d", port)},
-	})
+	ex, dk := startDKIMExample(t)
 	// A department of tenant A whose addresses leave under a longer name.
 	rule := "t.tenanta.contoso.com  tenant-a-long-department-name.contoso.com  outbound-only\n"
 	if err := os.WriteFile(filepath.Join(ex.rulesDir, "department.rules"), []byte(rule), 0o644); err != nil {

@@ -24,17 +24,7 @@ func TestExampleDKIM(t *testing.T) {
 	if _, err := exec.LookPath("opendkim"); err != nil {
 		t.Fatalf("opendkim is not installed (`make deps` installs opendkim and opendkim-tools): %v", err)
 	}
-	port, err := harness.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dk := startOpenDKIM(t, port)
-	ex := startExample(t, exampleOptions{
-		Folder:       "dkim",
-		CA:           newExampleCA(t),
-		GatewayNames: []string{"mx1.contoso.com"},
-		Substitute:   map[string]string{"inet:127.0.0.1:8891": fmt.Sprintf("inet:127.0.0.1:%d", port)},
-	})
+	ex, dk := startDKIMExample(t)
 
 	t.Run("tenant A's message leaves rewritten and signed for contoso.com", func(t *testing.T) {
 		ex.internet.Reset()
@@ -93,6 +83,24 @@ func TestExampleDKIM(t *testing.T) {
 		}
 		wantRcpts(t, msgs[0].RcptAddrs(), "john@tenanta.contoso.com")
 	})
+}
+
+// startDKIMExample starts postfix-examples/dkim with OpenDKIM on a free port in place of the
+// folder's 8891.
+func startDKIMExample(t *testing.T) (*example, *openDKIM) {
+	t.Helper()
+	port, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk := startOpenDKIM(t, port)
+	ex := startExample(t, exampleOptions{
+		Folder:       "dkim",
+		CA:           newExampleCA(t),
+		GatewayNames: []string{"mx1.contoso.com"},
+		Substitute:   map[string]string{"inet:127.0.0.1:8891": fmt.Sprintf("inet:127.0.0.1:%d", port)},
+	})
+	return ex, dk
 }
 
 // openDKIM is Debian's opendkim running the folder's opendkim.conf with a fresh key.
