@@ -136,9 +136,14 @@ func FuzzFoldLongLines(f *testing.F) {
 			t.Fatalf("folding changed more than white space:\n%q\n%q", nv, got)
 		}
 		want, err1 := countAddrs(nv)
+		if err1 != nil {
+			// The lengthened value is no address list (an '@' inside a domain literal cut
+			// it): only white space may change, checked above.
+			return
+		}
 		have, err2 := countAddrs(got)
-		if err1 != nil || err2 != nil || strings.Join(want, "\x00") != strings.Join(have, "\x00") {
-			t.Fatalf("addresses changed (%v, %v): %q -> %q", err1, err2, nv, got)
+		if err2 != nil || strings.Join(want, "\x00") != strings.Join(have, "\x00") {
+			t.Fatalf("addresses changed (%v): %q -> %q", err2, nv, got)
 		}
 		if got == nv {
 			return
