@@ -212,7 +212,9 @@ func validLocal(l string) bool {
 	for i := 0; i < len(in); i++ {
 		switch c := in[i]; {
 		case c == '\\':
-			if i++; i == len(in) {
+			// quoted-pair = "\" (VCHAR / WSP) (RFC 5322 §3.2.1): a control character stays
+			// out even when escaped, as it does unescaped.
+			if i++; i == len(in) || in[i] < ' ' && in[i] != '\t' || in[i] == 0x7f {
 				return false
 			}
 		case c == '"', c < ' ' && c != '\t', c == 0x7f:
