@@ -16,7 +16,9 @@ func parseDomainPattern(s string) (dom string, wildcard bool, err error) {
 	if strings.Contains(s, "*") {
 		return "", false, errors.New(`a wildcard is allowed only as a leading "*." ("*.contoso.com")`)
 	}
-	if strings.ContainsAny(s, "@ \t") {
+	// Any white space left is inside the name ("*. contoso.com", a line break): no domain a
+	// message can carry has it, so a pattern with it would never match what it seems to.
+	if strings.ContainsAny(s, "@ \t\r\n\v\f") {
 		return "", false, errors.New("not a domain name")
 	}
 	dom, err = configDomain(s)
