@@ -40,8 +40,9 @@ func TestWriteNative(t *testing.T) {
 	}
 }
 
-// TestWriteNativeRoundTrip writes every good test file in the native format and reads it back.
-func TestWriteNativeRoundTrip(t *testing.T) {
+// TestWriteRoundTrip writes every good test file in the native format and as CSV, and reads
+// each back.
+func TestWriteRoundTrip(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*")
 	for _, path := range files {
 		if strings.HasSuffix(path, ".want") {
@@ -52,5 +53,6 @@ func TestWriteNativeRoundTrip(t *testing.T) {
 			t.Fatal(errs)
 		}
 		roundTrip(t, rules)
+		csvRoundTrip(t, rules)
 	}
 }
